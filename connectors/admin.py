@@ -1,0 +1,74 @@
+from django import forms
+from django.contrib import admin
+
+from connectors import secrets
+from connectors.models import Connector, Header, Schema, SchemaField
+
+
+class HeaderForm(forms.ModelForm):
+    """Shows a secret value masked; leaving the mask in place keeps the stored value."""
+
+    class Meta:
+        model = Header
+        fields = ["name", "value", "secret", "position"]
+        widgets = {"value": forms.TextInput(attrs={"size": 60})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.secret:
+            self.initial["value"] = secrets.MASK
+
+    def clean_value(self):
+        value = self.cleaned_data["value"]
+        if value == secrets.MASK and self.instance.pk:
+            return self.instance.value
+        return value
+
+
+class HeaderInline(admin.TabularInline):
+    model = Header
+    form = HeaderForm
+    extra = 0
+
+
+class SchemaFieldInline(admin.TabularInline):
+    model = SchemaField
+    extra = 0
+    fields = ["position", "name", "type", "required", "default", "description"]
+
+
+@admin.register(Connector)
+class ConnectorAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "enabled", "updated_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "slug", "url"]
+    readonly_fields = [
+        "token_hint",
+        "token_rotated_at",
+        "state",
+        "failing_since",
+        "created_at",
+        "updated_at",
+    ]
+    exclude = ["token_hash", "auth", "signing_secret", "previous_signing_secret"]
+    inlines = [HeaderInline]
+    actions = ["disable", "enable"]
+
+    @admin.action(description="Disable selected connectors")
+    def disable(self, request, queryset):
+        queryset.update(enabled=False)
+
+    @admin.action(description="Enable selected connectors")
+    def enable(self, request, queryset):
+        queryset.update(enabled=True, disabled_reason="", failing_since=None)
+
+
+@admin.register(Schema)
+class SchemaAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "updated_at"]
+    inlines = [SchemaFieldInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Compiled validators are cached by the schema's updated_at.
+        form.instance.save(update_fields=["updated_at"])

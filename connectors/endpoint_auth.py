@@ -1,0 +1,38 @@
+"""Bearer-token authentication for the per-connector endpoints (ingest, mailbox).
+
+The connector is the credential: `request.auth` is the Connector whose token matched.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from connectors.models import Connector
+
+# One message for a missing token, a wrong token and another connector's token:
+# the answer must not tell an attacker which of them it was.
+INVALID = "Missing or invalid token. Send `Authorization: Bearer <token>` of this endpoint."
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        view = request.parser_context["view"]
+        slug = request.parser_context["kwargs"].get("slug", "")
+        connector = (
+            Connector.objects.select_related("schema").filter(slug=slug, kind=view.kind).first()
+        )
+        if connector is None:
+            raise Http404(f"No {view.kind.label.lower()} '{slug}'.")
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword:
+            raise exceptions.AuthenticationFailed(INVALID)
+        if not connector.check_token(parts[1].decode("latin-1")):
+            raise exceptions.AuthenticationFailed(INVALID)
+        return (None, connector)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

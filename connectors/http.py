@@ -1,0 +1,499 @@
+"""The one outbound HTTP chokepoint: every request the product makes to the outside goes through `send`.
+
+What it guarantees:
+- a shared `requests` session per process (connection reuse), a mandatory connect + read timeout,
+  redirects never followed (a 3xx comes back as a `Response`; `classify` calls it a failure),
+  response bodies read with a size cap;
+- the SSRF guard: unless `settings.ALLOW_PRIVATE_DESTINATIONS`, loopback, private, link-local,
+  shared (CGNAT), multicast, reserved addresses and the cloud metadata endpoints are refused, on
+  the address actually connected to (so DNS rebinding cannot slip past a check made earlier);
+- one typed error, `TransportError`, for everything that goes wrong; HTTP statuses are not
+  errors here, `classify` / `raise_for_status` turn them into one when the caller wants.
+
+Nothing else in the project imports `requests`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
+
+from connectors.secrets import MASK
+
+logger = logging.getLogger("connectors.http")
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+USER_AGENT = "SuperConnector/1.0"
+
+# Masked in logs and displays even when the user did not flag them as secret.
+ALWAYS_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"}
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class TransportError(Exception):
+    """Anything that went wrong with an outbound request; `retryable` tells the caller what to do."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+        self.response = response
+
+
+class InvalidDestination(TransportError, ValueError):
+    """The URL itself is unusable (scheme, host, port): retrying will not help."""
+
+
+class UnsafeDestination(TransportError):
+    """Refused by the SSRF guard."""
+
+
+class UnresolvableHost(TransportError):
+    """The host name does not resolve (now): a typo, or a name that will exist later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+# --- The SSRF guard -----------------------------------------------------------------------------
+
+# Names of cloud metadata services, refused before any lookup (they resolve to link-local
+# addresses on the cloud, but to anything at all elsewhere).
+METADATA_HOSTNAMES = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
+METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, Oracle, OpenStack
+        ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+    }
+)
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address really reaches (mapped, NAT64, 6to4, Teredo), if any."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
+def refusal_reason(address: IPAddress) -> str | None:
+    """Why the guard refuses this address ("a private address"), or None when it is public."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return refusal_reason(embedded)
+    if address in METADATA_ADDRESSES:
+        return "the cloud metadata address"
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_unspecified or address in _THIS_NETWORK:
+        return "an unspecified address"
+    if address in _SHARED_ADDRESS_SPACE:
+        return "a shared (CGNAT) address"
+    if address.is_multicast:
+        return "a multicast address"
+    if address == _BROADCAST:
+        return "the broadcast address"
+    if address.is_reserved:
+        return "a reserved address"
+    if address.is_private:
+        return "a private address"
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return "a site-local address"
+    if not address.is_global:
+        return "a non-public address"
+    return None
+
+
+def _refuse(what: str) -> UnsafeDestination:
+    return UnsafeDestination(f"{what}; set ALLOW_PRIVATE_DESTINATIONS to allow it")
+
+
+def resolve(host: str, port: int, *, refuse_private: bool) -> list[str]:
+    """Resolve `host` once and return its addresses, refusing them all if any one is not public.
+
+    Every address is checked, not just the first: the connection may fall back to any of them.
+    """
+    name = host.strip("[]").rstrip(".").lower()
+    if refuse_private and name in METADATA_HOSTNAMES:
+        raise _refuse(f"{host} is a cloud metadata host name")
+    try:
+        infos = socket.getaddrinfo(name, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnresolvableHost(f"{host} does not resolve ({exc})") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if refuse_private:
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])  # without an IPv6 zone
+            reason = refusal_reason(address)
+            if reason is None:
+                continue
+            if text == name:
+                raise _refuse(f"{host.strip('[]')} is {reason}")
+            raise _refuse(f"{host} resolves to {address}, {reason}")
+    return addresses
+
+
+# Why the guard lives in the connection's `_new_conn`: that is the single place where urllib3
+# turns a host name into a socket, for the first request and for every reconnect of a pooled
+# connection. Resolving, checking and connecting there, to exactly the addresses just checked,
+# leaves no second lookup for DNS rebinding to exploit. TLS is wrapped afterwards by
+# `HTTPSConnection.connect()` with `self.host`, so SNI and certificate verification still use the
+# original host name, and the Host header, pool keys and `Response.url` are untouched. The
+# alternative (rewriting the URL to the IP and restoring Host / server_hostname / assert_hostname)
+# touches all of those and is easy to get subtly wrong.
+class _PinnedConnectionMixin:
+    host: str
+    port: int
+    timeout: Any
+    source_address: tuple[str, int] | None
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        addresses = resolve(
+            self.host, self.port, refuse_private=not settings.ALLOW_PRIVATE_DESTINATIONS
+        )
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except OSError as exc:
+                error = exc
+        if isinstance(error, TimeoutError):
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+            ) from error
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+
+
+class PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
+    pass
+
+
+class PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class PinnedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = PinnedHTTPConnection
+
+
+class PinnedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = PinnedHTTPSConnection
+
+
+class PinnedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # A new dict: urllib3's default one is a module global shared by every PoolManager.
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": PinnedHTTPConnectionPool,
+            "https": PinnedHTTPSConnectionPool,
+        }
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # No environment proxies (a proxy would be the address connected to, defeating the guard) and
+    # no ~/.netrc credentials added to customers' URLs.
+    session.trust_env = False
+    # One session serves every connector: a cookie set by one customer's API must not be sent
+    # on another's request to the same host.
+    session.cookies = RequestsCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = PinnedAdapter(pool_connections=50, pool_maxsize=20, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# One session per guard setting, so that a pooled connection opened while private destinations
+# were allowed is never reused once they are not (the check runs when a connection is opened).
+_sessions: dict[bool, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session(allow_private: bool) -> requests.Session:
+    with _sessions_lock:
+        if allow_private not in _sessions:
+            _sessions[allow_private] = _new_session()
+        return _sessions[allow_private]
+
+
+def _forget_sessions_after_fork() -> None:
+    # Workers are forked; sharing the parent's pooled sockets would interleave two processes'
+    # requests on one connection.
+    global _sessions_lock
+    _sessions.clear()
+    _sessions_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_sessions_after_fork)
+
+
+# --- Destinations -------------------------------------------------------------------------------
+
+
+def destination(url: str) -> tuple[str, int]:
+    """The (host, port) a URL points to; InvalidDestination unless it is an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidDestination(f"{url!r} is not a valid URL: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidDestination(f"{url!r}: the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise InvalidDestination(f"{url!r}: the URL has no host")
+    return parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def check_destination(url: str) -> None:
+    """Check a URL when a connector is saved: InvalidDestination, UnsafeDestination or UnresolvableHost.
+
+    UnresolvableHost may be accepted with a warning: the name may exist by the time it is called.
+    """
+    host, port = destination(url)
+    if settings.ALLOW_PRIVATE_DESTINATIONS:
+        return  # every address is allowed: no need to look the name up
+    resolve(host, port, refuse_private=True)
+
+
+def mask_headers(headers: Mapping[str, str], secret_names: set[str]) -> dict[str, str]:
+    """A copy fit for display and logs: flagged headers and credentials-bearing ones masked."""
+    hidden = ALWAYS_SECRET_HEADERS | {name.lower() for name in secret_names}
+    return {name: MASK if name.lower() in hidden else value for name, value in headers.items()}
+
+
+# --- Responses ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed_ms: float
+    url: str  # the URL requested, query parameters included
+
+    def __post_init__(self) -> None:
+        self.headers = CaseInsensitiveDict(self.headers)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def excerpt(self, limit: int = 4096) -> str:
+        """The body as text for people (attempt logs, error messages), cut at `limit` bytes."""
+        text = self.body[:limit].decode("utf-8", errors="replace")
+        if len(self.body) > limit:
+            text += f"… [truncated, {len(self.body)} bytes in all]"
+        return text
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises orjson.JSONDecodeError (a ValueError) when it is not."""
+        return orjson.loads(self.body)
+
+    def retry_after_seconds(self, cap: float = 3600.0) -> float | None:
+        """`Retry-After` (delta-seconds or an HTTP-date) in seconds, at most `cap`; None if absent."""
+        value = self.headers.get("Retry-After", "").strip()
+        if not value:
+            return None
+        if value.isascii() and value.isdigit():
+            seconds = float(value)
+        else:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            seconds = when.timestamp() - time.time()
+        return min(max(seconds, 0.0), cap)
+
+
+def classify(response: Response) -> Literal["ok", "retry", "fail"]:
+    """2xx ok; 408, 429 and 5xx worth retrying; anything else (3xx included) a failure."""
+    if response.ok:
+        return "ok"
+    if response.status in (408, 429) or 500 <= response.status < 600:
+        return "retry"
+    return "fail"
+
+
+def raise_for_status(response: Response) -> None:
+    verdict = classify(response)
+    if verdict == "ok":
+        return
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "unknown status"
+    message = f"HTTP {response.status} {reason}"
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location", "")
+        message += f" to {location} (redirects are not followed)" if location else ""
+    raise TransportError(
+        message,
+        retryable=verdict == "retry",
+        status=response.status,
+        retry_after=response.retry_after_seconds(),
+        response=response,
+    )
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    params: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Response:
+    """Send one request and return the response, whatever its status; TransportError otherwise.
+
+    `timeout` bounds the connection, each read, and reading the whole body.
+    """
+    host, _ = destination(url)
+    method = method.upper()
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        response = _send(method, url, headers, body, params, timeout, max_bytes, started)
+        outcome = str(response.status)
+        return response
+    finally:
+        # Host only: paths and query strings may carry credentials.
+        logger.debug(
+            "method=%s host=%s status=%s ms=%.1f",
+            method,
+            host,
+            outcome,
+            (time.monotonic() - started) * 1000,
+        )
+
+
+def _send(
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    body: bytes | None,
+    params: Mapping[str, Any] | None,
+    timeout: float,
+    max_bytes: int,
+    started: float,
+) -> Response:
+    session = _session(settings.ALLOW_PRIVATE_DESTINATIONS)
+    try:
+        raw = session.request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            data=body,
+            params=dict(params or {}),
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+    except requests.Timeout as exc:
+        raise TransportError(f"timed out after {timeout:g} s: {exc}", retryable=True) from exc
+    except requests.ConnectionError as exc:
+        raise TransportError(f"connection failed: {exc}", retryable=True) from exc
+    except (requests.RequestException, ValueError) as exc:
+        raise TransportError(f"request not sent: {exc}") from exc
+    with raw:
+        content = _read_body(raw, timeout, max_bytes, started)
+        return Response(
+            status=raw.status_code,
+            headers=dict(raw.headers),
+            body=content,
+            elapsed_ms=(time.monotonic() - started) * 1000,
+            url=raw.url,
+        )
+
+
+def _read_body(raw: requests.Response, timeout: float, max_bytes: int, started: float) -> bytes:
+    # The read timeout bounds each read only; a server dripping one byte at a time would
+    # otherwise hold a worker forever, hence the overall deadline.
+    deadline = started + timeout
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in raw.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise TransportError(f"response body larger than {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise TransportError(
+                    f"timed out after {timeout:g} s reading the response body", retryable=True
+                )
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise TransportError(f"response body not read: {exc}", retryable=True) from exc
+    return b"".join(chunks)

@@ -1,0 +1,279 @@
+"""The four connector kinds: what each needs, checks and offers.
+
+One small class per kind on one base class, so behaviour that differs by kind lives
+here instead of in `if kind == ...` chains across the code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from croniter import croniter
+
+from connectors.templating import TemplateError, compile_template
+
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+PAGINATION_DEFAULTS = {
+    "none": {},
+    "page": {"param": "page", "start": 1, "size_param": "per_page", "size": 100},
+    "offset": {"param": "offset", "limit_param": "limit", "limit": 100},
+    "cursor": {"param": "cursor", "cursor_path": "meta.next_cursor"},
+    "next_url": {"next_url_path": "links.next"},
+    "link_header": {},
+}
+
+
+class ConnectorKind:
+    name: ClassVar[str]
+    label: ClassVar[str]
+    direction: ClassVar[str]  # "source" or "destination"
+    has_token: ClassVar[bool] = False
+    calls: ClassVar[str]  # who calls whom, for people
+    summary: ClassVar[str]
+    # Connector attributes this kind uses, beyond name/slug/schema/enabled.
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        """Configuration errors by field name, in words a non-programmer understands."""
+        return {}
+
+
+class IngestEndpointKind(ConnectorKind):
+    name = "ingest_endpoint"
+    label = "Ingest endpoint"
+    direction = "source"
+    has_token = True
+    calls = "Your system calls us"
+    summary = "We give you a secure URL; your system POSTs records (JSON, NDJSON or CSV) to it."
+    fields = ("all_or_nothing", "drop_unknown_fields", "throttle_rate")
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        errors = {}
+        if connector.throttle_rate and not _valid_rate(connector.throttle_rate):
+            errors["throttle_rate"] = (
+                "Use a number of requests per second, minute, hour or day, e.g. 600/min."
+            )
+        return errors
+
+
+class MailboxKind(ConnectorKind):
+    name = "mailbox"
+    label = "Mailbox"
+    direction = "destination"
+    has_token = True
+    calls = "Your system calls us"
+    summary = "Clean records wait in a mailbox; your system polls it with GET and acknowledges what it took."
+    fields = ("retention_days",)
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        if connector.retention_days < 1:
+            return {"retention_days": "Keep records at least 1 day."}
+        return {}
+
+
+class HttpKind(ConnectorKind):
+    """What the two kinds that call a customer's API share: a URL template, method, auth."""
+
+    methods: ClassVar[tuple[str, ...]]
+    url_variables_from_schema: ClassVar[bool]
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        errors = {}
+        connector.method = connector.method or self.methods[0]
+        url_error = self.clean_url(connector, field_names)
+        if url_error:
+            errors["url"] = url_error
+        if connector.method not in self.methods:
+            errors["method"] = f"Use one of {', '.join(self.methods)}."
+        if not 1 <= connector.timeout_seconds <= 300:
+            errors["timeout_seconds"] = "Use a timeout between 1 and 300 seconds."
+        if connector.auth:
+            from connectors.auth import validate_auth
+
+            try:
+                connector.auth = validate_auth(connector.auth)
+            except ValueError as exc:
+                errors["auth"] = str(exc)
+        return errors
+
+    def clean_url(self, connector, field_names: set[str]) -> str | None:
+        url = connector.url.strip()
+        if not url:
+            return "Enter the URL to call."
+        try:
+            template = compile_template(url)
+        except TemplateError as exc:
+            return f"The URL template is invalid: {exc}"
+        # Placeholders may sit anywhere; check the literal shape with them filled in.
+        parts = urlsplit(fill_placeholders(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return "Enter a full URL starting with https:// (or http://)."
+        unknown = template.variables - self.url_variables(connector, field_names)
+        if unknown:
+            return f"The URL uses {', '.join(sorted(unknown))}, which the schema does not define."
+        if "{" not in parts.netloc:
+            from connectors.http import UnresolvableHost, UnsafeDestination, check_destination
+
+            try:
+                check_destination(fill_placeholders(url))
+            except UnsafeDestination as exc:
+                return str(exc)
+            except UnresolvableHost:
+                pass  # DNS may be down or the host not yet live; sending checks again.
+        return None
+
+    def url_variables(self, connector, field_names: set[str]) -> set[str]:
+        return set(connector.variables or {})
+
+
+class HttpDestinationKind(HttpKind):
+    name = "http_destination"
+    label = "HTTP destination"
+    direction = "destination"
+    calls = "We call your system"
+    summary = "We call your API with each record (or batch), retrying until it is delivered."
+    methods = ("POST", "PUT", "PATCH")
+    fields = (
+        "url",
+        "method",
+        "auth",
+        "timeout_seconds",
+        "variables",
+        "batch_size",
+        "body_template",
+        "max_attempts",
+        "initial_backoff_seconds",
+        "signing_secret",
+        "rate_limit_per_second",
+        "max_concurrency",
+        "disable_after_failing_days",
+    )
+
+    def url_variables(self, connector, field_names: set[str]) -> set[str]:
+        names = {name.split(".")[0] for name in field_names}
+        return super().url_variables(connector, field_names) | names | {"record", "records"}
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        errors = super().clean(connector, field_names)
+        if not 1 <= connector.batch_size <= 1000:
+            errors["batch_size"] = "Send between 1 and 1000 records per request."
+        if not 1 <= connector.max_attempts <= 50:
+            errors["max_attempts"] = "Use between 1 and 50 attempts."
+        if connector.body_template:
+            try:
+                compile_template(connector.body_template)
+            except TemplateError as exc:
+                errors["body_template"] = f"The body template is invalid: {exc}"
+        if connector.rate_limit_per_second is not None and connector.rate_limit_per_second <= 0:
+            errors["rate_limit_per_second"] = "Use a positive number of requests per second."
+        return errors
+
+
+class HttpSourceKind(HttpKind):
+    name = "http_source"
+    label = "HTTP source"
+    direction = "source"
+    calls = "We call your system"
+    summary = "We call your API on a schedule, follow its pages and read the records it returns."
+    methods = ("GET", "POST")
+    fields = (
+        "url",
+        "method",
+        "auth",
+        "timeout_seconds",
+        "variables",
+        "body",
+        "records_path",
+        "pagination",
+        "schedule",
+        "max_pages",
+        "cursor_field",
+        "primary_key",
+    )
+
+    def url_variables(self, connector, field_names: set[str]) -> set[str]:
+        return super().url_variables(connector, field_names) | {"state", "now"}
+
+    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
+        errors = super().clean(connector, field_names)
+        if connector.records_path:
+            from connectors.formats import validate_records_path
+
+            try:
+                validate_records_path(connector.records_path)
+            except ValueError as exc:
+                errors["records_path"] = str(exc)
+        for field, check in (("pagination", clean_pagination), ("schedule", clean_schedule)):
+            try:
+                setattr(connector, field, check(getattr(connector, field)))
+            except ValueError as exc:
+                errors[field] = str(exc)
+        if not 1 <= connector.max_pages <= 100_000:
+            errors["max_pages"] = "Read between 1 and 100,000 pages per run."
+        if connector.body:
+            try:
+                compile_template(connector.body)
+            except TemplateError as exc:
+                errors["body"] = f"The body template is invalid: {exc}"
+        return errors
+
+
+def clean_pagination(value: dict | None) -> dict:
+    """Fill defaults and check one of the contract's pagination styles."""
+    value = dict(value or {"type": "none"})
+    kind = value.get("type", "none")
+    if kind not in PAGINATION_DEFAULTS:
+        raise ValueError(
+            f"Unknown pagination type '{kind}'; use one of {', '.join(PAGINATION_DEFAULTS)}."
+        )
+    cleaned = {"type": kind, **PAGINATION_DEFAULTS[kind], **value}
+    for key in ("start", "size", "limit"):
+        if key in cleaned and (not isinstance(cleaned[key], int) or cleaned[key] < 0):
+            raise ValueError(f"Pagination '{key}' must be a whole number.")
+    if kind in ("page", "offset") and cleaned.get("size", cleaned.get("limit")) == 0:
+        raise ValueError("The page size must be at least 1.")
+    return cleaned
+
+
+def clean_schedule(value: dict | None) -> dict:
+    value = dict(value or {})
+    if not value:
+        return {}
+    if set(value) == {"every_minutes"}:
+        minutes = value["every_minutes"]
+        if not isinstance(minutes, int) or minutes < 1:
+            raise ValueError("'every_minutes' must be a whole number of minutes, at least 1.")
+        return value
+    if set(value) == {"cron"}:
+        if not isinstance(value["cron"], str) or not croniter.is_valid(value["cron"]):
+            raise ValueError(
+                f"'{value['cron']}' is not a valid cron expression (e.g. */15 * * * *)."
+            )
+        return value
+    raise ValueError('Use {"every_minutes": N} or {"cron": "*/15 * * * *"}.')
+
+
+def fill_placeholders(text: str, filler: str = "x") -> str:
+    return PLACEHOLDER.sub(filler, text)
+
+
+def _valid_rate(rate: str) -> bool:
+    num, _, period = rate.partition("/")
+    return num.isdigit() and int(num) > 0 and period[:1] in ("s", "m", "h", "d")
+
+
+REGISTRY: dict[str, ConnectorKind] = {
+    kind.name: kind
+    for kind in (IngestEndpointKind(), MailboxKind(), HttpSourceKind(), HttpDestinationKind())
+}
+SOURCE_KINDS = tuple(name for name, kind in REGISTRY.items() if kind.direction == "source")
+DESTINATION_KINDS = tuple(
+    name for name, kind in REGISTRY.items() if kind.direction == "destination"
+)
+
+
+def get_kind(name: str) -> ConnectorKind:
+    return REGISTRY[name]

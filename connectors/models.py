@@ -1,0 +1,261 @@
+from __future__ import annotations
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from connectors import secrets
+from connectors.schema import CompiledSchema, FieldSpec
+
+
+class FieldType(models.TextChoices):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    EMAIL = "email"
+    URL = "url"
+    JSON = "json"
+
+
+class Schema(models.Model):
+    """The shape of a connector's records: an ordered list of fields."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        owner = getattr(self, "connector", None)
+        return f"Schema of {owner}" if owner else f"Schema {self.pk}"
+
+    def specs(self) -> list[FieldSpec]:
+        return [f.spec() for f in self.fields.all()]
+
+    def compile(self, *, drop_unknown: bool = False) -> CompiledSchema:
+        return CompiledSchema(self.specs(), drop_unknown=drop_unknown)
+
+    def replace_fields(self, fields: list[dict]) -> None:
+        """Set the whole field list at once: the API and the UI edit a schema as one document."""
+        self.fields.all().delete()
+        SchemaField.objects.bulk_create(
+            SchemaField(schema=self, position=i, **field) for i, field in enumerate(fields)
+        )
+        self.save(update_fields=["updated_at"])
+
+
+class SchemaField(models.Model):
+    schema = models.ForeignKey(Schema, on_delete=models.CASCADE, related_name="fields")
+    position = models.PositiveIntegerField(default=0)
+    # A dotted name is a nested key: `identifiers.email` is {"identifiers": {"email": ...}}.
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=FieldType.choices, default=FieldType.STRING)
+    required = models.BooleanField(default=False)
+    default = models.JSONField(null=True, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["schema", "name"], name="unique_field_name_per_schema")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+    def spec(self) -> FieldSpec:
+        return FieldSpec(
+            name=self.name,
+            type=self.type,
+            required=self.required,
+            default=self.default,
+            description=self.description,
+        )
+
+
+class ConnectorQuerySet(models.QuerySet):
+    def sources(self):
+        from connectors.kinds import SOURCE_KINDS
+
+        return self.filter(kind__in=SOURCE_KINDS)
+
+    def destinations(self):
+        from connectors.kinds import DESTINATION_KINDS
+
+        return self.filter(kind__in=DESTINATION_KINDS)
+
+
+class Connector(models.Model):
+    """One end of a flow. What each kind needs and checks lives in `connectors.kinds`."""
+
+    class Kind(models.TextChoices):
+        INGEST_ENDPOINT = "ingest_endpoint", "Ingest endpoint"
+        MAILBOX = "mailbox", "Mailbox"
+        HTTP_SOURCE = "http_source", "HTTP source"
+        HTTP_DESTINATION = "http_destination", "HTTP destination"
+
+    class Method(models.TextChoices):
+        GET = "GET"
+        POST = "POST"
+        PUT = "PUT"
+        PATCH = "PATCH"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    schema = models.OneToOneField(Schema, on_delete=models.PROTECT, related_name="connector")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Endpoint token (ingest_endpoint, mailbox): only its hash is kept.
+    token_hash = models.CharField(max_length=64, blank=True)
+    token_hint = models.CharField(
+        max_length=12, blank=True, help_text="Last characters of the token"
+    )
+    token_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    # ingest_endpoint
+    all_or_nothing = models.BooleanField(
+        default=False, help_text="Reject the whole batch (422) when any record is invalid."
+    )
+    drop_unknown_fields = models.BooleanField(
+        default=False,
+        help_text="Drop fields that are not in the schema instead of passing them on.",
+    )
+    throttle_rate = models.CharField(
+        max_length=20, blank=True, help_text="Requests allowed, e.g. 600/min (empty: the default)."
+    )
+
+    # mailbox
+    retention_days = models.PositiveIntegerField(default=7)
+
+    # http_source and http_destination
+    url = models.CharField(max_length=2000, blank=True)
+    method = models.CharField(max_length=8, choices=Method.choices, blank=True)
+    auth = secrets.EncryptedJSONField(blank=True, default=dict)
+    timeout_seconds = models.PositiveIntegerField(default=30)
+    variables = models.JSONField(default=dict, blank=True, help_text="Constants for templates.")
+
+    # http_destination
+    batch_size = models.PositiveIntegerField(default=1)
+    body_template = models.TextField(blank=True)
+    max_attempts = models.PositiveIntegerField(default=8)
+    initial_backoff_seconds = models.PositiveIntegerField(default=10)
+    signing_secret = secrets.EncryptedTextField(blank=True)
+    previous_signing_secret = secrets.EncryptedTextField(blank=True)
+    rate_limit_per_second = models.FloatField(null=True, blank=True)
+    max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    disable_after_failing_days = models.PositiveIntegerField(default=5)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+
+    # http_source
+    body = models.TextField(blank=True, help_text="Request body (a template).")
+    records_path = models.CharField(max_length=500, blank=True)
+    pagination = models.JSONField(default=dict, blank=True)
+    schedule = models.JSONField(default=dict, blank=True)
+    max_pages = models.PositiveIntegerField(default=1000)
+    cursor_field = models.CharField(max_length=200, blank=True)
+    primary_key = models.CharField(max_length=200, blank=True)
+    state = models.JSONField(default=dict, blank=True)
+
+    objects = ConnectorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind_class(self):
+        from connectors.kinds import get_kind
+
+        return get_kind(self.kind)
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind_class.direction == "source"
+
+    @property
+    def is_destination(self) -> bool:
+        return self.kind_class.direction == "destination"
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self.unique_slug(self.name)
+        if self.schema_id is None:
+            self.schema = Schema.objects.create()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def unique_slug(cls, name: str) -> str:
+        base = slugify(name)[:60] or "connector"
+        slug, n = base, 2
+        while cls.objects.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    # --- tokens ------------------------------------------------------------------
+    def rotate_token(self) -> str:
+        """Issue a new endpoint token; the plaintext is returned once and never stored."""
+        token = secrets.generate_token()
+        self.token_hash = secrets.hash_token(token)
+        self.token_hint = token[-4:]
+        self.token_rotated_at = timezone.now()
+        self.save(update_fields=["token_hash", "token_hint", "token_rotated_at", "updated_at"])
+        return token
+
+    def check_token(self, token: str) -> bool:
+        return secrets.token_matches(token, self.token_hash)
+
+    # --- headers -------------------------------------------------------------------
+    def header_dict(self) -> dict[str, str]:
+        return {h.name: h.value for h in self.headers.all()}
+
+    def secret_header_names(self) -> set[str]:
+        return {h.name for h in self.headers.all() if h.secret}
+
+    @transaction.atomic
+    def replace_headers(self, headers: list[dict]) -> None:
+        """Set all headers; a secret sent back masked keeps its stored value."""
+        kept = {h.name.lower(): h.value for h in self.headers.all()}
+        self.headers.all().delete()
+        rows = []
+        for i, header in enumerate(headers):
+            value = header.get("value", "")
+            if value == secrets.MASK:
+                value = kept.get(header["name"].lower(), "")
+            rows.append(
+                Header(
+                    connector=self,
+                    position=i,
+                    name=header["name"],
+                    value=value,
+                    secret=header.get("secret", False),
+                )
+            )
+        Header.objects.bulk_create(rows)
+
+
+class Header(models.Model):
+    """A header sent with outbound requests. Every value is encrypted at rest; secret ones are never shown."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="headers")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=200)
+    value = secrets.EncryptedTextField(blank=True)
+    secret = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        return secrets.mask(self.value) if self.secret else self.value

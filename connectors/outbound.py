@@ -1,0 +1,178 @@
+"""The requests an HTTP destination receives: rendered from records, signed, and shown masked.
+
+One record per request (`batch_size` 1): the URL, header values and body are rendered over
+that record. A batch: the body is a JSON array (or `body_template` over `records`), and the
+URL and header values must render the same for every record of the batch, since one request
+has one URL: a batch that would go to two places is an error, never a guess.
+
+Credentials from the connector's `auth` are applied when the request is sent
+(`OutboundRequest.send`), so that an OAuth2 token is fetched by the worker, refreshed on a
+401, and never fetched just to show a preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from connectors import auth, http, signing
+from connectors.secrets import MASK
+from connectors.templating import TemplateError, compile_template, is_template
+
+JSON = "application/json"
+# Headers we set ourselves; a connector header of the same name is replaced, not doubled.
+RESERVED_HEADERS = frozenset(
+    {"idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature", "content-length"}
+)
+
+
+class RenderError(ValueError):
+    """The records cannot become a request (a missing placeholder, a body that is not JSON)."""
+
+
+@dataclass
+class OutboundRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    record_count: int
+    auth: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Flagged secret by the user; always-secret names (Authorization, ...) are masked anyway.
+    secret_headers: frozenset[str] = frozenset()
+
+    def send(self, *, timeout: float, cache_key: str) -> http.Response:
+        """Send it with the connector's credentials; TransportError when no response came back."""
+        return auth.send_with_auth(
+            self.auth,
+            self.method,
+            self.url,
+            cache_key=cache_key,
+            headers=self.headers,
+            body=self.body,
+            timeout=timeout,
+        )
+
+    def masked(self) -> dict[str, Any]:
+        """The request as shown to people (previews, attempt logs): credentials replaced by the mask."""
+        headers = dict(self.headers)
+        params: dict[str, Any] = {}
+        credentials = auth.validate_auth(self.auth)
+        if credentials["type"] == "oauth2_client_credentials":
+            headers["Authorization"] = f"Bearer {MASK}"
+        else:
+            # No network for these types: the real headers, masked below.
+            auth.apply_auth(credentials, headers, params, cache_key="")
+        added = {name.lower() for name in headers if name not in self.headers}
+        return {
+            "method": self.method,
+            "url": _with_masked_params(self.url, params),
+            "headers": http.mask_headers(headers, set(self.secret_headers) | added),
+            "body": self.body.decode("utf-8", errors="replace"),
+        }
+
+
+def _with_masked_params(url: str, params: dict[str, Any]) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(name, MASK) for name in params]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def render_requests(connector, records: list[dict], *, idempotency_key: str) -> list[OutboundRequest]:
+    """The requests that would carry `records`: one per record, or one per `batch_size` records."""
+    size = max(1, connector.batch_size)
+    return [
+        render_request(connector, records[i : i + size], idempotency_key=idempotency_key)
+        for i in range(0, len(records), size)
+    ]
+
+
+def render_request(
+    connector, records: list[dict], *, idempotency_key: str, now: int | None = None
+) -> OutboundRequest:
+    """One request carrying all of `records` (a delivery holds one batch); RenderError when it cannot."""
+    if not records:
+        raise RenderError("there is no record to send")
+    batched = connector.batch_size > 1
+    header_rows = list(connector.headers.all())
+    contexts = [template_context(connector, record, records) for record in records]
+    url = _render_same(connector.url, contexts, "the URL")
+    headers = {"Content-Type": JSON}
+    for row in header_rows:
+        if row.name.lower() in RESERVED_HEADERS:
+            continue
+        value = _render_same(row.value, contexts, f"the header {row.name}")
+        if "\r" in value or "\n" in value:
+            raise RenderError(f"the header {row.name} renders with a line break")
+        _replace_header(headers, row.name, value)
+    body = _render_body(connector, records, contexts[0], headers, batched)
+    headers["Idempotency-Key"] = idempotency_key
+    secrets = [s for s in (connector.signing_secret, connector.previous_signing_secret) if s]
+    if secrets:
+        try:
+            headers.update(signing.signature_headers(secrets, idempotency_key, body, now=now))
+        except ValueError as exc:
+            raise RenderError(f"the signing secret is unusable: {exc}") from exc
+    return OutboundRequest(
+        method=connector.method or "POST",
+        url=url,
+        headers=headers,
+        body=body,
+        record_count=len(records),
+        auth=dict(connector.auth or {}),
+        secret_headers=frozenset(row.name.lower() for row in header_rows if row.secret),
+    )
+
+
+def template_context(connector, record: dict, records: list[dict]) -> dict[str, Any]:
+    """What placeholders see: the connector's variables, the record's fields, `record` and `records`."""
+    return {**(connector.variables or {}), **record, "record": record, "records": records}
+
+
+def _render_same(text: str, contexts: list[dict], what: str) -> str:
+    if not is_template(text):
+        return text
+    try:
+        template = compile_template(text, strict=True)
+        values = {template.render(context) for context in contexts}
+    except TemplateError as exc:
+        raise RenderError(f"{what} cannot be rendered: {exc}") from exc
+    if len(values) > 1:
+        raise RenderError(
+            f"{what} differs between the records of one batch ({', '.join(sorted(values)[:2])}); "
+            "use placeholders that are the same for the whole batch, or a batch size of 1"
+        )
+    return values.pop()
+
+
+def _render_body(connector, records, context, headers, batched: bool) -> bytes:
+    if not connector.body_template:
+        return orjson.dumps(records if batched else records[0])
+    try:
+        text = compile_template(connector.body_template).render(context)
+    except TemplateError as exc:
+        raise RenderError(f"the body template cannot be rendered: {exc}") from exc
+    body = text.encode()
+    if _header(headers, "Content-Type").split(";")[0].strip().lower() == JSON:
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise RenderError(
+                f"the body template does not render valid JSON ({exc}); the tojson filter quotes values"
+            ) from exc
+    return body
+
+
+def _header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+def _replace_header(headers: dict[str, str], name: str, value: str) -> None:
+    for existing in [k for k in headers if k.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value

@@ -1,0 +1,560 @@
+"""Record schemas: coercing values to field types, validating records, inferring schemas.
+
+Pure Python and no Django: the ingest hot path, the mapping engine and the
+bench all use it. ``CompiledSchema`` turns each field into a small closure once,
+so validating a record is a loop over those closures and nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "email", "url", "json")
+
+REQUIRED_MESSAGE = "This field is required."
+
+_MISSING: Any = object()
+
+# Python refuses str(int) beyond 4300 digits; a larger "whole number" is a typo or an attack.
+_MAX_INTEGER_DIGITS = 4300
+
+# Bound once: the number coercer runs for every numeric field of every ingested record.
+_NAN = math.nan
+_isfinite = math.isfinite
+
+_TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on"})
+_FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
+
+# Deliberately loose: the only reliable check of an address is sending mail to it.
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+
+class CoercionError(ValueError):
+    """A value does not fit a field type; the message is meant for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str = "string"
+    required: bool = False
+    default: Any = None
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FieldSpec:
+        """Build from the API's JSON form (``{"name": ..., "type": ..., ...}``)."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ValueError("each field needs a name")
+        if data.get("type", "string") not in FIELD_TYPES:
+            raise ValueError(
+                f"field '{data['name']}': unknown type {data.get('type')!r}; "
+                f"use one of: {', '.join(FIELD_TYPES)}"
+            )
+        return cls(
+            name=data["name"],
+            type=data.get("type", "string"),
+            required=bool(data.get("required", False)),
+            default=data.get("default"),
+            description=data.get("description", ""),
+        )
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required}
+        if self.default is not None:
+            data["default"] = self.default
+        if self.description:
+            data["description"] = self.description
+        return data
+
+
+# --- paths -----------------------------------------------------------------
+
+
+def get_path(record: Any, path: str | Sequence[str], default: Any = None) -> Any:
+    """Read a dotted path (``identifiers.email``); a digit part indexes a list (``items.0.sku``)."""
+    current = record
+    for part in path.split(".") if isinstance(path, str) else path:
+        if isinstance(current, dict):
+            current = current.get(part, _MISSING)
+            if current is _MISSING:
+                return default
+        elif isinstance(current, list) and part.isascii() and part.isdigit():
+            index = int(part)
+            if index >= len(current):
+                return default
+            current = current[index]
+        else:
+            return default
+    return current
+
+
+def set_path(record: dict, path: str | Sequence[str], value: Any) -> None:
+    """Write a dotted path, creating the intermediate objects; refuses to overwrite a non-object."""
+    parts = path.split(".") if isinstance(path, str) else path
+    current = record
+    for depth, part in enumerate(parts[:-1]):
+        child = current.get(part)
+        if child is None:
+            child = current[part] = {}
+        elif not isinstance(child, dict):
+            prefix = ".".join(parts[: depth + 1])
+            raise ValueError(f"'{prefix}' is not an object, so '{'.'.join(parts)}' cannot be set")
+        current = child
+    current[parts[-1]] = value
+
+
+# --- coercion --------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """A value as a person would read it in an error message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"'{text}'"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "infinity" if not math.isnan(value) else "NaN"
+    return str(value)
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise CoercionError(f"{describe(value)} is not text")
+
+
+def _integer_from_text(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CoercionError(f"{describe(text)} is not a whole number") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise CoercionError(f"{describe(text)} is not a whole number")
+    if number.adjusted() >= _MAX_INTEGER_DIGITS:
+        raise CoercionError(f"{describe(text)} is too large")
+    return int(number)
+
+
+def _to_integer(value: Any) -> int:
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is str:
+        text = value.strip()
+        # int() reads "1_000" as 1000, which a person would not expect.
+        if not text or "_" in text:
+            raise CoercionError(f"{describe(value)} is not a whole number")
+        return _integer_from_text(text)
+    if kind is float and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise CoercionError(f"{describe(value)} is not a whole number")
+
+
+def _to_number(value: Any) -> int | float:
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        raise CoercionError(f"{describe(value)} is not a number")
+    if kind is str:
+        # float() ignores surrounding blanks but reads "1_0" as 10, which a person would not.
+        try:
+            number = float(value) if "_" not in value else _NAN
+        except ValueError:
+            number = _NAN
+        if _isfinite(number):
+            if number.is_integer() and "." not in value and "e" not in value.lower():
+                return int(value)  # exact, where float would round beyond 2**53
+            return number
+        raise CoercionError(f"{describe(value)} is not a number")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return _to_number(float(value))
+    raise CoercionError(f"{describe(value)} is not a number")
+
+
+def _to_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    elif type(value) is int and value in (0, 1):
+        return bool(value)
+    raise CoercionError(f"{describe(value)} is not yes or no (use true/false, yes/no or 1/0)")
+
+
+def _to_date(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    raise CoercionError(f"{describe(value)} is not a date (use YYYY-MM-DD)")
+
+
+def _to_datetime(value: Any) -> str:
+    """ISO 8601, keeping the offset given ("Z" becomes "+00:00"); a bare date means midnight."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    raise CoercionError(
+        f"{describe(value)} is not a date and time (use ISO 8601, e.g. 2024-05-01T09:30:00Z)"
+    )
+
+
+def _to_email(value: Any) -> str:
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= 254 and _EMAIL_RE.fullmatch(text):
+            return text
+    raise CoercionError(f"{describe(value)} is not an email address")
+
+
+def _to_url(value: Any) -> str:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if host and parts.scheme in ("http", "https") and not any(c.isspace() for c in text):
+            return text
+    raise CoercionError(
+        f"{describe(value)} is not a web address (it must start with http:// or https://)"
+    )
+
+
+def _to_json(value: Any) -> Any:
+    return value
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "string": _to_string,
+    "integer": _to_integer,
+    "number": _to_number,
+    "boolean": _to_boolean,
+    "date": _to_date,
+    "datetime": _to_datetime,
+    "email": _to_email,
+    "url": _to_url,
+    "json": _to_json,
+}
+
+
+def coerce(type_name: str, value: Any) -> Any:
+    """Turn ``value`` into the JSON value of ``type_name``, or raise CoercionError.
+
+    Lenient where a person would be (CSV cells are text: "42", " yes ",
+    "42.0" are a whole number and a yes), strict where it matters (1.5 and
+    true are not whole numbers, NaN is not a number, a URL needs http(s) and a host).
+    """
+    try:
+        coercer = _COERCERS[type_name]
+    except KeyError:
+        raise ValueError(f"unknown field type {type_name!r}") from None
+    return coercer(value)
+
+
+# --- validation ------------------------------------------------------------
+
+Filler = Callable[[Any, dict], None]
+
+
+def _check_fields(fields: Sequence[FieldSpec]) -> None:
+    names = set()
+    for spec in fields:
+        if not spec.name or any(not part for part in spec.name.split(".")):
+            raise ValueError(f"field name {spec.name!r} is empty or has an empty part")
+        if spec.type not in _COERCERS:
+            raise ValueError(
+                f"field '{spec.name}': unknown type '{spec.type}'; use one of: {', '.join(FIELD_TYPES)}"
+            )
+        if spec.name in names:
+            raise ValueError(f"field '{spec.name}' is defined twice")
+        names.add(spec.name)
+    for name in names:
+        parts = name.split(".")
+        for depth in range(1, len(parts)):
+            if ".".join(parts[:depth]) in names:
+                raise ValueError(
+                    f"field '{name}' is inside field '{'.'.join(parts[:depth])}'; keep one of them"
+                )
+
+
+def _compiled_default(spec: FieldSpec) -> Callable[[], Any] | None:
+    if spec.default is None or spec.default == "":
+        return None
+    try:
+        value = coerce(spec.type, spec.default)
+    except CoercionError as exc:
+        raise ValueError(f"field '{spec.name}': the default {exc}") from None
+    if isinstance(value, dict | list):
+        return lambda: copy.deepcopy(value)
+    return lambda: value
+
+
+def _top_level_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
+    key = spec.name
+    coerce_value = _COERCERS[spec.type]
+    make_default = _compiled_default(spec)
+    required = spec.required
+
+    def fill(value: Any, out: dict) -> None:
+        if value is None or value == "":
+            if make_default is not None:
+                out[key] = make_default()
+                return
+            if keep_unknown:
+                out.pop(key, None)
+            if required:
+                raise CoercionError(REQUIRED_MESSAGE)
+            return
+        out[key] = coerce_value(value)
+
+    return fill
+
+
+def _nested_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
+    parts = tuple(spec.name.split("."))
+    parents, leaf = parts[:-1], parts[-1]
+    coerce_value = _COERCERS[spec.type]
+    make_default = _compiled_default(spec)
+    required = spec.required
+
+    def container(out: dict) -> dict:
+        current = out
+        for depth, part in enumerate(parents):
+            child = current.get(part)
+            if child is None:
+                child = current[part] = {}
+            elif not isinstance(child, dict):
+                prefix = ".".join(parts[: depth + 1])
+                raise CoercionError(f"'{prefix}' is not an object, so this field cannot be set")
+            current = child
+        return current
+
+    def fill(value: Any, out: dict) -> None:
+        if value is None or value == "":
+            if make_default is not None:
+                container(out)[leaf] = make_default()
+                return
+            if keep_unknown:
+                holder = get_path(out, parents)
+                if isinstance(holder, dict):
+                    holder.pop(leaf, None)
+            if required:
+                raise CoercionError(REQUIRED_MESSAGE)
+            return
+        container(out)[leaf] = coerce_value(value)
+
+    return fill
+
+
+def _nested_reader(name: str) -> Callable[[dict], Any]:
+    parts = tuple(name.split("."))
+
+    def read(record: dict) -> Any:
+        current: Any = record
+        for part in parts:
+            if not isinstance(current, dict):
+                return None
+            current = current.get(part)
+        return current
+
+    return read
+
+
+class CompiledSchema:
+    """A schema turned into one closure per field, ready to validate many records."""
+
+    def __init__(self, fields: Sequence[FieldSpec], *, drop_unknown: bool = False) -> None:
+        _check_fields(fields)
+        self.fields = tuple(fields)
+        self.drop_unknown = drop_unknown
+        keep_unknown = not drop_unknown
+        #: Per field name, ``fill(value, out)``: coerce a value already read (None or ""
+        #: meaning missing) into ``out`` at the field's path, applying the default, or
+        #: raise CoercionError. The mapping engine feeds mapped values through these.
+        self.fillers: dict[str, Filler] = {
+            spec.name: (_nested_filler if "." in spec.name else _top_level_filler)(
+                spec, keep_unknown
+            )
+            for spec in fields
+        }
+        # A top-level field is read with dict.get inside the loop; only nested ones need a reader.
+        self._steps = tuple(
+            (
+                spec.name,
+                spec.name,
+                _nested_reader(spec.name) if "." in spec.name else None,
+                self.fillers[spec.name],
+            )
+            for spec in fields
+        )
+        # Nested objects the output writes into, shallowest first: copied per record
+        # so that keeping unknown fields never mutates the caller's record.
+        prefixes = {
+            tuple(spec.name.split(".")[:depth])
+            for spec in fields
+            for depth in range(1, spec.name.count(".") + 1)
+        }
+        self._nested_prefixes = tuple(sorted(prefixes, key=len)) if keep_unknown else ()
+
+    def validate(self, record: Any) -> tuple[dict | None, list[dict]]:
+        """Return ``(clean record, [])`` or ``(None, errors)`` with every field's error."""
+        if not isinstance(record, dict):
+            return None, [{"field": "", "message": not_an_object(record)}]
+        if self.drop_unknown:
+            out: dict = {}
+        else:
+            out = dict(record)
+            for prefix in self._nested_prefixes:
+                parent = get_path(out, prefix[:-1])
+                if isinstance(parent, dict) and isinstance(parent.get(prefix[-1]), dict):
+                    parent[prefix[-1]] = dict(parent[prefix[-1]])
+        get = record.get
+        errors: list[dict] = []
+        for name, key, read, fill in self._steps:
+            try:
+                fill(get(key) if read is None else read(record), out)
+            except CoercionError as exc:
+                errors.append({"field": name, "message": str(exc)})
+            except Exception:  # a hostile record must be rejected, never crash ingest
+                errors.append({"field": name, "message": "This value could not be read."})
+        if errors:
+            return None, errors
+        return out, errors
+
+
+def not_an_object(record: Any) -> str:
+    """The error for a record that is not a JSON object."""
+    return f"A record must be an object, not {describe(record)}."
+
+
+# --- inference -------------------------------------------------------------
+
+# Narrowest first: the first type every sample fits wins.
+_INFERENCE_ORDER = (
+    "boolean",
+    "integer",
+    "number",
+    "date",
+    "datetime",
+    "email",
+    "url",
+    "string",
+    "json",
+)
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+# Only unmistakable words: "1"/"0" samples are more likely counts than flags.
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no"})
+
+
+def _fits(type_name: str, value: Any) -> bool:
+    try:
+        _COERCERS[type_name](value)
+    except CoercionError:
+        return False
+    return True
+
+
+def _types_of(value: Any) -> set[str]:
+    if isinstance(value, bool):
+        return {"boolean", "string", "json"}
+    if isinstance(value, int):
+        return {"integer", "number", "string", "json"}
+    if isinstance(value, float):
+        return {"number", "string", "json"}
+    if not isinstance(value, str):
+        return {"json"}
+    types = {"string", "json"}
+    text = value.strip()
+    if _INTEGER_TEXT.fullmatch(text):
+        types |= {"integer", "number"}
+    elif _NUMBER_TEXT.fullmatch(text) and _fits("number", text):
+        types.add("number")
+    elif text.lower() in _BOOLEAN_WORDS:
+        types.add("boolean")
+    elif _DATE_TEXT.fullmatch(text) and _fits("date", text):
+        types |= {"date", "datetime"}
+    elif _DATETIME_TEXT.fullmatch(text) and _fits("datetime", text):
+        types.add("datetime")
+    elif _fits("email", text):
+        types.add("email")
+    elif _fits("url", text):
+        types.add("url")
+    return types
+
+
+def _infer_level(prefix: str, objects: list[dict], total: int, out: list[FieldSpec]) -> None:
+    values: dict[str, list[Any]] = {}
+    for obj in objects:
+        for key, value in obj.items():
+            bucket = values.setdefault(key, [])
+            if value is not None and value != "":
+                bucket.append(value)
+    for key, present in values.items():
+        name = f"{prefix}{key}"
+        if present and all(isinstance(v, dict) for v in present) and any(present):
+            _infer_level(f"{name}.", present, total, out)
+            continue
+        types = set(_INFERENCE_ORDER)
+        for value in present:
+            types &= _types_of(value)
+        type_name = next(t for t in _INFERENCE_ORDER if t in types) if present else "string"
+        out.append(FieldSpec(name=name, type=type_name, required=len(present) == total))
+
+
+def infer_schema(records: list) -> list[FieldSpec]:
+    """Propose fields from sample records: dotted names for nested objects, the narrowest type
+    every non-empty sample fits, required when every sample has a value. Order of first appearance."""
+    objects = [record for record in records if isinstance(record, dict)]
+    fields: list[FieldSpec] = []
+    if objects:
+        _infer_level("", objects, len(objects), fields)
+    return fields

@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from connectors import secrets
+from connectors.kinds import REGISTRY
+from connectors.models import Connector, FieldType
+from connectors.schema import CoercionError, coerce
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+FIELD_NAME = re.compile(r"^[^.\s][^.]*(\.[^.]+)*$")
+COMMON_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "enabled",
+    "schema",
+    "created_at",
+    "updated_at",
+)
+HTTP_ONLY = {"headers"}
+
+
+class SchemaFieldSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    type = serializers.ChoiceField(choices=FieldType.choices, default=FieldType.STRING)
+    required = serializers.BooleanField(default=False)
+    default = serializers.JSONField(required=False, allow_null=True, default=None)
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not FIELD_NAME.match(value):
+            raise serializers.ValidationError(
+                "Use letters, digits and underscores; dots separate nested keys (identifiers.email)."
+            )
+        return value
+
+    def validate(self, attrs):
+        if attrs.get("default") is not None:
+            try:
+                attrs["default"] = coerce(attrs["type"], attrs["default"])
+            except CoercionError as exc:
+                raise serializers.ValidationError({"default": str(exc)}) from exc
+        return attrs
+
+
+class SchemaSerializer(serializers.Serializer):
+    fields = SchemaFieldSerializer(many=True)
+
+    def validate_fields(self, fields):
+        seen: set[str] = set()
+        for field in fields:
+            if field["name"] in seen:
+                raise serializers.ValidationError(f"The field '{field['name']}' is defined twice.")
+            seen.add(field["name"])
+        # `a` and `a.b` cannot both exist: `a` would be a value and an object at once.
+        for name in seen:
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                if ".".join(parts[:i]) in seen:
+                    raise serializers.ValidationError(
+                        f"'{'.'.join(parts[:i])}' cannot be a field and hold '{name}' at once."
+                    )
+        return fields
+
+    def to_representation(self, schema):
+        return {"fields": [SchemaFieldSerializer(f).data for f in schema.fields.all()]}
+
+
+class HeaderSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    value = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    secret = serializers.BooleanField(default=False)
+
+    def validate_name(self, value: str) -> str:
+        if not HEADER_NAME.match(value):
+            raise serializers.ValidationError(f"'{value}' is not a valid HTTP header name.")
+        return value
+
+    def validate_value(self, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise serializers.ValidationError("A header value cannot contain line breaks.")
+        return value
+
+    def to_representation(self, header):
+        return {"name": header.name, "value": header.display_value, "secret": header.secret}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class MaskedAuthField(serializers.JSONField):
+    """Auth settings: written whole, shown with every secret masked."""
+
+    def to_representation(self, value):
+        from connectors.auth import mask_auth
+
+        return mask_auth(value) if value else {}
+
+
+class ConnectorSerializer(serializers.ModelSerializer):
+    schema = SchemaSerializer(required=False)
+    headers = HeaderSerializer(many=True, required=False)
+    auth = MaskedAuthField(required=False)
+    signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    has_signing_secret = serializers.SerializerMethodField()
+    endpoint_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connector
+        fields = [
+            *COMMON_FIELDS,
+            "headers",
+            "endpoint_url",
+            "token_hint",
+            "all_or_nothing",
+            "drop_unknown_fields",
+            "throttle_rate",
+            "retention_days",
+            "url",
+            "method",
+            "auth",
+            "timeout_seconds",
+            "variables",
+            "batch_size",
+            "body_template",
+            "max_attempts",
+            "initial_backoff_seconds",
+            "signing_secret",
+            "has_signing_secret",
+            "rate_limit_per_second",
+            "max_concurrency",
+            "disable_after_failing_days",
+            "disabled_reason",
+            "body",
+            "records_path",
+            "pagination",
+            "schedule",
+            "max_pages",
+            "cursor_field",
+            "primary_key",
+            "state",
+        ]
+        read_only_fields = ["token_hint", "disabled_reason", "state", "created_at", "updated_at"]
+        extra_kwargs = {"slug": {"required": False}}
+
+    def get_endpoint_url(self, connector) -> str | None:
+        routes = {"ingest_endpoint": "ingest", "mailbox": "mailbox"}
+        if connector.kind not in routes:
+            return None
+        path = reverse(routes[connector.kind], kwargs={"slug": connector.slug})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_has_signing_secret(self, connector) -> bool:
+        return bool(connector.signing_secret)
+
+    def to_representation(self, connector):
+        data = super().to_representation(connector)
+        kind = REGISTRY[connector.kind]
+        shown = {*COMMON_FIELDS, *kind.fields}
+        if kind.name.startswith("http_"):
+            shown |= {"headers", "has_signing_secret", "disabled_reason", "state"}
+        if kind.has_token:
+            shown |= {"endpoint_url", "token_hint"}
+        return {key: value for key, value in data.items() if key in shown}
+
+    def validate_kind(self, value):
+        if self.instance and value != self.instance.kind:
+            raise serializers.ValidationError(
+                "The kind of a connector cannot change; create a new one."
+            )
+        return value
+
+    def validate_slug(self, value):
+        qs = Connector.objects.filter(slug=value)
+        if self.instance:
+            qs = qs.exclude(pk=self.instance.pk)
+        if qs.exists():
+            raise serializers.ValidationError("Another connector already uses this slug.")
+        return value
+
+    def validate(self, attrs):
+        kind_name = attrs.get("kind") or self.instance.kind
+        probe = Connector(kind=kind_name)
+        if self.instance:
+            for field in self.instance._meta.concrete_fields:
+                setattr(probe, field.attname, getattr(self.instance, field.attname))
+        for key, value in attrs.items():
+            if key not in ("schema", "headers", "auth"):
+                setattr(probe, key, value)
+        if "auth" in attrs:
+            probe.auth = merge_masked(self.instance.auth if self.instance else {}, attrs["auth"])
+        if "schema" in attrs:
+            field_names = {f["name"] for f in attrs["schema"]["fields"]}
+        elif self.instance:
+            field_names = {f.name for f in self.instance.schema.fields.all()}
+        else:
+            field_names = set()
+        errors = REGISTRY[kind_name].clean(probe, field_names)
+        if errors:
+            raise serializers.ValidationError(errors)
+        # The kind may normalise values (default method, filled pagination).
+        for key in ("method", "pagination", "schedule", "auth"):
+            if key in attrs or not self.instance:
+                attrs[key] = getattr(probe, key)
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        schema = validated_data.pop("schema", {"fields": []})
+        headers = validated_data.pop("headers", [])
+        connector = Connector.objects.create(**validated_data)
+        connector.schema.replace_fields(schema["fields"])
+        connector.replace_headers(headers)
+        if connector.kind_class.has_token:
+            self.issued_token = connector.rotate_token()
+        return connector
+
+    @transaction.atomic
+    def update(self, connector, validated_data):
+        schema = validated_data.pop("schema", None)
+        headers = validated_data.pop("headers", None)
+        if validated_data.get("signing_secret") == secrets.MASK:
+            validated_data.pop("signing_secret")
+        connector = super().update(connector, validated_data)
+        if schema is not None:
+            connector.schema.replace_fields(schema["fields"])
+        if headers is not None:
+            connector.replace_headers(headers)
+        return connector
+
+
+def merge_masked(stored: dict, incoming: dict) -> dict:
+    """A secret sent back masked keeps its stored value, so forms can round-trip settings."""
+    return {
+        key: stored.get(key, "") if value == secrets.MASK else value
+        for key, value in incoming.items()
+    }
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
+    endpoint_url = serializers.CharField(read_only=True)

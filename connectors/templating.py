@@ -1,0 +1,442 @@
+"""Sandboxed ``{{ placeholder }}`` templates for mappings, URLs, headers and bodies.
+
+Templates are written by users and rendered by workers on every record, so
+beside Jinja's sandbox (no ``__class__``, no ``__globals__``) this module
+bounds what one render may cost: the output size, loop iterations, and the
+operations that can build a huge value from a small template
+(``'a' * 10**9``, ``9 ** 9 ** 9``, ``'%999999999d' % 1``, padding methods).
+Filters and globals are an allow-list of what a no-code user needs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2.filters import FILTERS as JINJA_FILTERS
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+MAX_OUTPUT_CHARS = 100_000
+# Work done by the guarded operations of one render, in characters (or items) built.
+MAX_WORK_CHARS = 1_000_000
+MAX_LOOP_ITERATIONS = 100_000
+MAX_INTEGER_BITS = 100_000
+
+
+class TemplateError(ValueError):
+    """A template that cannot be compiled or rendered; the message says where and why."""
+
+
+@dataclass
+class _Budget:
+    work: int = MAX_WORK_CHARS
+    iterations: int = MAX_LOOP_ITERATIONS
+
+
+_budget: contextvars.ContextVar[_Budget] = contextvars.ContextVar("template_budget")
+
+
+def _spend(amount: int) -> None:
+    budget = _budget.get()
+    budget.work -= amount
+    if amount > MAX_OUTPUT_CHARS or budget.work < 0:
+        raise TemplateError(
+            f"the template builds a value longer than {MAX_OUTPUT_CHARS} characters"
+        )
+
+
+def _measure(value: Any, limit: int = MAX_WORK_CHARS) -> int:
+    """Rough size of a value once printed, giving up (returning > limit) as soon as it is too big."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        total = len(value)
+        for item in value:
+            total += _measure(item, limit - total)
+            if total > limit:
+                break
+        return total
+    return 8
+
+
+def _bounded_loop(iterable: Iterable[Any]) -> Iterator[Any]:
+    budget = _budget.get()
+    for item in iterable:
+        budget.iterations -= 1
+        if budget.iterations < 0:
+            raise TemplateError(f"the template loops more than {MAX_LOOP_ITERATIONS} times")
+        yield item
+
+
+_PRINTF_WIDTH = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_printf(text: str) -> None:
+    for match in _PRINTF_WIDTH.finditer(text):
+        for width in match.groups():
+            if width == "*" or (width and int(width) > 1000):
+                raise TemplateError("'%' formatting with a width over 1000 is not allowed")
+
+
+def _guarded_replace(text: Any, old: Any, new: Any, count: int | None = None) -> str:
+    text, old, new = str(text), str(old), str(new)
+    hits = len(text) + 1 if old == "" else text.count(old)
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    _spend(len(text) + hits * max(len(new) - len(old), 0))
+    return text.replace(old, new) if count is None else text.replace(old, new, count)
+
+
+def _guarded_join(separator: Any, items: Iterable[Any]) -> str:
+    items = list(items)
+    _spend(len(str(separator)) * len(items) + _measure(items))
+    return str(separator).join(_text(item) for item in items)
+
+
+def _text(value: Any) -> str:
+    """How a value prints: None as nothing, booleans and containers as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool | dict | list):
+        return _compact_json(value)
+    return str(value)
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# --- filters ---------------------------------------------------------------
+
+
+def _filter_default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+    """Jinja's default, but a null or empty field also counts as missing: records have those."""
+    if isinstance(value, Undefined) or value is None or value == "" or (boolean and not value):
+        return default_value
+    return value
+
+
+def _filter_join(value: Iterable[Any], separator: str = "") -> str:
+    return _guarded_join(separator, value)
+
+
+def _filter_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
+    return _guarded_replace(value, old, new, count)
+
+
+def _filter_truncate(value: Any, length: int = 255, end: str = "...") -> str:
+    """At most ``length`` characters, ``end`` included; unlike Jinja's, no word-boundary guessing."""
+    text = _text(value)
+    if len(text) <= length:
+        return text
+    return text[: max(length - len(end), 0)] + end
+
+
+def _filter_tojson(value: Any) -> str:
+    return _compact_json(value)
+
+
+def _filter_urlencode(value: Any) -> str:
+    """Quote text for a URL path segment or query value (``/`` too); a dict becomes a query string."""
+    if isinstance(value, dict):
+        return urlencode({k: _text(v) for k, v in value.items()})
+    return quote(_text(value), safe="")
+
+
+_STRFTIME_WIDTH = re.compile(r"%[-_0^#]*[0-9]")
+
+
+def _filter_date(value: Any, fmt: str = "%Y-%m-%d") -> str:
+    if len(fmt) > 100 or _STRFTIME_WIDTH.search(fmt):
+        raise TemplateError(f"{fmt!r} is not a usable date format")
+    moment: date | None = value if isinstance(value, date) else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise TemplateError(f"'{value}' is not a date")
+    return moment.strftime(fmt)
+
+
+_SAFE_JINJA_FILTERS = [
+    "abs",
+    "capitalize",
+    "count",
+    "dictsort",
+    "first",
+    "float",
+    "int",
+    "items",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "rejectattr",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "sort",
+    "string",
+    "sum",
+    "title",
+    "trim",
+    "unique",
+    "upper",
+    "wordcount",
+]
+
+FILTERS: dict[str, Any] = {name: JINJA_FILTERS[name] for name in _SAFE_JINJA_FILTERS}
+FILTERS.update(
+    {
+        "d": _filter_default,
+        "default": _filter_default,
+        "join": _filter_join,
+        "replace": _filter_replace,
+        "tojson": _filter_tojson,
+        "truncate": _filter_truncate,
+        "urlencode": _filter_urlencode,
+        "date": _filter_date,
+        # Wraps every {% for %} iterable (see _guard_loops); not meant to be written by hand.
+        "_bounded_loop": _bounded_loop,
+    }
+)
+
+# Methods a template may call; anything else on these types (ljust, zfill, format,
+# to_bytes, ...) can build huge values or is of no use in a mapping.
+_SAFE_METHODS: dict[type, frozenset[str]] = {
+    str: frozenset(
+        [
+            "lower",
+            "upper",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "title",
+            "capitalize",
+            "casefold",
+            "swapcase",
+            "startswith",
+            "endswith",
+            "split",
+            "rsplit",
+            "splitlines",
+            "partition",
+            "rpartition",
+            "find",
+            "rfind",
+            "index",
+            "rindex",
+            "count",
+            "removeprefix",
+            "removesuffix",
+            "isdigit",
+            "isalpha",
+            "isalnum",
+            "isspace",
+            "islower",
+            "isupper",
+            "isnumeric",
+            "isdecimal",
+            "replace",
+            "join",
+        ]
+    ),
+    dict: frozenset({"keys", "values", "items", "get"}),
+    list: frozenset({"index", "count"}),
+    tuple: frozenset({"index", "count"}),
+}
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if not callable(value):
+            return True
+        for kind, allowed in _SAFE_METHODS.items():
+            if isinstance(obj, kind):
+                return attr in allowed
+        return not isinstance(obj, int | float | bytes | set | frozenset)
+
+    def wrap_str_format(self, value: Any) -> None:
+        # str.format is not in _SAFE_METHODS; without this Jinja would hand out its own wrapper.
+        return None
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return (
+            self.getitem(obj, attribute)
+            if attribute.startswith("_")
+            else super().getattr(obj, attribute)
+        )
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # A record's "_id" is data; any other underscore name is Python's internals.
+        if isinstance(argument, str) and argument.startswith("_"):
+            if isinstance(obj, dict) and argument in obj:
+                return obj[argument]
+            raise SecurityError(f"'{argument}' is not allowed in templates")
+        return super().getitem(obj, argument)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"'{attribute}' is not allowed in templates")
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace":
+            return _guarded_replace(owner, *args, **kwargs)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") == "join":
+            return _guarded_join(owner, *args, **kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "%" and isinstance(left, str):
+            _check_printf(left)
+            result = left % right
+            _spend(len(result))
+            return result
+        elif operator == "+" and isinstance(left, str | list | tuple):
+            _spend(_measure(left) + _measure(right))
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_repeat(left: Any, right: Any) -> None:
+    for sequence, times in ((left, right), (right, left)):
+        if isinstance(sequence, str | list | tuple) and isinstance(times, int):
+            _spend(_measure(sequence) * max(times, 0))
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS
+    ):
+        raise TemplateError("the template builds a number that is too large")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and abs(base) > 1
+        and exponent > 0
+        and base.bit_length() * exponent > MAX_INTEGER_BITS
+    ):
+        raise TemplateError("the template builds a number that is too large")
+
+
+def _make_environment(undefined: type[Undefined]) -> _Environment:
+    env = _Environment(autoescape=False, undefined=undefined, finalize=_text)
+    env.filters = dict(FILTERS)
+    # range is Jinja's sandboxed one (at most 100,000 items); namespace would let a loop
+    # grow a value across iterations, lipsum/cycler/joiner have no use here.
+    env.globals = {"range": env.globals["range"], "dict": dict}
+    return env
+
+
+_ENVIRONMENTS = {
+    False: _make_environment(ChainableUndefined),
+    True: _make_environment(StrictUndefined),
+}
+
+_REFUSED_NODES = (
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Extends,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+)
+
+
+def _guard_loops(tree: nodes.Template) -> None:
+    for node in tree.find_all(_REFUSED_NODES):
+        keyword = type(node).__name__.lower()
+        raise TemplateError(f"line {node.lineno}: '{keyword}' is not supported in templates")
+    for loop in tree.find_all(nodes.For):
+        if loop.recursive:
+            raise TemplateError(f"line {loop.lineno}: recursive loops are not supported")
+        loop.iter = nodes.Filter(loop.iter, "_bounded_loop", [], [], None, None, lineno=loop.lineno)
+
+
+def is_template(text: Any) -> bool:
+    """True when a string has placeholders or tags; constant strings can skip Jinja."""
+    return isinstance(text, str) and ("{{" in text or "{%" in text or "{#" in text)
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    source: str
+    strict: bool
+    variables: frozenset[str]
+    _template: Any = field(repr=False, compare=False)
+
+    def render(self, context: dict) -> str:
+        """Render over ``context``; any failure (undefined in strict mode, a refused
+        attribute, a value too large, a filter given a bad value) is a TemplateError."""
+        token = _budget.set(_Budget())
+        try:
+            chunks = []
+            size = 0
+            for chunk in self._template.generate(context):
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARS:
+                    raise TemplateError(f"the result is longer than {MAX_OUTPUT_CHARS} characters")
+                chunks.append(chunk)
+            return "".join(chunks)
+        except TemplateError:
+            raise
+        except (JinjaTemplateError, SecurityError) as exc:
+            raise TemplateError(exc.message or type(exc).__name__) from None
+        except (ArithmeticError, RecursionError, TypeError, ValueError, LookupError) as exc:
+            raise TemplateError(f"the template failed: {exc}") from None
+        finally:
+            _budget.reset(token)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_template(text: str, *, strict: bool = False) -> CompiledTemplate:
+    """Compile once; ``strict`` makes an undefined placeholder an error (URLs use it),
+    otherwise it renders as nothing (mappings)."""
+    env = _ENVIRONMENTS[strict]
+    try:
+        tree = env.parse(text)
+        variables = frozenset(meta.find_undeclared_variables(tree))
+        _guard_loops(tree)
+        template = env.from_string(tree)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
+    except JinjaTemplateError as exc:
+        raise TemplateError(exc.message or "the template is not valid") from None
+    return CompiledTemplate(source=text, strict=strict, variables=variables, _template=template)
+
+
+def render_template(text: str, context: dict, *, strict: bool = False) -> str:
+    """Render a string that may or may not be a template, skipping Jinja for constants."""
+    if not is_template(text):
+        return text
+    return compile_template(text, strict=strict).render(context)

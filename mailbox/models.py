@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from connectors.models import Connector
+from mailbox import arrivals
+
+# Purges delete in batches so a big backlog never holds the write lock for long.
+PURGE_BATCH = 5_000
+
+
+class MailboxSequence(models.Model):
+    """The last sequence number given out in one mailbox.
+
+    Writers lock this row until they commit, so sequence numbers become visible in
+    increasing order: a reader never sees 10 while 9 is still uncommitted, and a
+    cursor never skips a record.
+    """
+
+    mailbox = models.OneToOneField(
+        Connector, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}: {self.last_seq}"
+
+
+class MailboxRecordQuerySet(models.QuerySet):
+    def after(self, mailbox_id: int, position: int):
+        """Records of one mailbox past a position, oldest first: the keyset read every poll makes."""
+        return self.filter(mailbox_id=mailbox_id, seq__gt=position).order_by("seq")
+
+    def page(self, mailbox_id: int, position: int, limit: int) -> list[tuple]:
+        """Up to `limit + 1` rows of (seq, created_at, data): the extra row only says "there is more"."""
+        return list(
+            self.after(mailbox_id, position).values_list("seq", "created_at", "data")[: limit + 1]
+        )
+
+    def exists_after(self, mailbox_id: int, position: int) -> bool:
+        return self.filter(mailbox_id=mailbox_id, seq__gt=position).exists()
+
+
+class MailboxRecord(models.Model):
+    mailbox = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="mailbox_records")
+    seq = models.BigIntegerField()
+    # The record's JSON text, encoded once on write and spliced into responses as is.
+    data = models.TextField()
+    run_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MailboxRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["mailbox_id", "seq"]
+        constraints = [
+            # Also the keyset index every poll reads: WHERE mailbox_id = ? AND seq > ? ORDER BY seq.
+            models.UniqueConstraint(fields=["mailbox", "seq"], name="mailbox_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}#{self.seq}"
+
+
+class ConsumerCursor(models.Model):
+    """How far one named consumer of a mailbox has acknowledged."""
+
+    mailbox = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="mailbox_consumers"
+    )
+    consumer = models.CharField(max_length=100, default="default")
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "consumer"], name="one_cursor_per_consumer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}@{self.position}"
+
+    @classmethod
+    def register(cls, mailbox: Connector, consumer: str) -> int:
+        """The consumer's committed position; its first read makes it known, so purges wait for it."""
+        cursor, _ = cls.objects.get_or_create(mailbox=mailbox, consumer=consumer)
+        return cursor.position
+
+    @classmethod
+    def commit(cls, mailbox: Connector, consumer: str, position: int) -> int:
+        """Move the consumer's cursor forward to `position`; returns the committed position.
+
+        Monotonic: the guarded update only ever raises the position, so a late or repeated
+        acknowledgement of an older cursor cannot move a consumer back.
+        """
+        cls.objects.get_or_create(mailbox=mailbox, consumer=consumer)
+        cls.objects.filter(mailbox=mailbox, consumer=consumer, position__lt=position).update(
+            position=position, updated_at=timezone.now()
+        )
+        return cls.objects.get(mailbox=mailbox, consumer=consumer).position
+
+
+def committed_position(mailbox: Connector, consumer: str = "default") -> int:
+    cursor = ConsumerCursor.objects.filter(mailbox=mailbox, consumer=consumer).first()
+    return cursor.position if cursor else 0
+
+
+def backlog(mailbox: Connector, consumer: str = "default") -> int:
+    """How many records wait after the consumer's committed cursor (what the UI shows)."""
+    return MailboxRecord.objects.after(mailbox.pk, committed_position(mailbox, consumer)).count()
+
+
+def purge_acknowledged_records(mailbox: Connector, now=None) -> int:
+    """Delete the records every known consumer acknowledged that are older than the retention.
+
+    A mailbox nobody has read or acknowledged keeps everything: unacknowledged records are
+    never purged.
+    """
+    acknowledged = ConsumerCursor.objects.filter(mailbox=mailbox).aggregate(low=Min("position"))[
+        "low"
+    ]
+    if not acknowledged:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=mailbox.retention_days)
+    expired = MailboxRecord.objects.filter(
+        mailbox=mailbox, seq__lte=acknowledged, created_at__lt=cutoff
+    )
+    purged = 0
+    while batch := list(expired.order_by("seq").values_list("pk", flat=True)[:PURGE_BATCH]):
+        purged += MailboxRecord.objects.filter(pk__in=batch).delete()[0]
+    return purged
+
+
+def append_records(mailbox: Connector, texts: list[str], run_id: int | None = None) -> int:
+    """Append already-encoded JSON records to a mailbox; returns the last sequence number.
+
+    Must run inside the caller's transaction: the sequence row stays locked until the
+    commit, which is what keeps sequence numbers visible in increasing order.
+    """
+    if not texts:
+        return 0
+    MailboxSequence.objects.get_or_create(mailbox=mailbox)
+    counter = MailboxSequence.objects.select_for_update().get(mailbox=mailbox)
+    first = counter.last_seq + 1
+    MailboxRecord.objects.bulk_create(
+        [
+            MailboxRecord(mailbox=mailbox, seq=first + i, data=text, run_id=run_id)
+            for i, text in enumerate(texts)
+        ],
+        batch_size=500,
+    )
+    counter.last_seq = first + len(texts) - 1
+    counter.save(update_fields=["last_seq"])
+    mailbox_id = mailbox.pk
+    # Long polls waiting in this process answer at once instead of at their next check.
+    transaction.on_commit(lambda: arrivals.announce(mailbox_id))
+    return counter.last_seq

@@ -1,0 +1,200 @@
+"""One settings module, configured from the environment (and `.env` if present).
+
+Out of the box it runs on SQLite with django-q2's ORM broker: nothing to configure.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+# --- Core --------------------------------------------------------------------
+# Under pytest no environment is needed: the dev key is allowed and tasks run inline.
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
+DEBUG = env.bool("DEBUG", default=False)
+DEV_SECRET_KEY = "dev-insecure-0f9c2e6b7d1a4c8e9b3f5a7d2c4e6f8a"
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
+if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not TESTING:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "connectors",
+    "mailbox",
+    "pipelines",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "osmosproject.urls"
+WSGI_APPLICATION = "osmosproject.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the qcluster workers share one SQLite file. WAL lets readers
+    # run beside the writer, IMMEDIATE takes the write lock at BEGIN (no lock upgrade
+    # deadlock mid-transaction), and the busy timeout makes writers queue instead of
+    # failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    # A file, not memory, so worker and server subprocesses in tests share the test
+    # database; one per test process, so concurrent test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth --------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# --- Internationalisation, static files ---------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development and tests serve static files straight from the finders, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
+# --- Security when served for real ---------------------------------------------
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Secrets at rest ----------------------------------------------------------
+# Comma-separated Fernet keys, newest first; older ones still decrypt (rotation).
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+
+# --- Outbound HTTP -------------------------------------------------------------
+ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
+
+# --- Ingest ----------------------------------------------------------------------
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+INGEST_MAX_RECORDS = env.int("INGEST_MAX_RECORDS", default=10_000)
+# Django's own cap would answer 400 before our 413; ingest enforces its own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+INGEST_THROTTLE_RATE = env("INGEST_THROTTLE_RATE", default="6000/min")
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
+RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", default=30)
+
+# --- REST framework --------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": INGEST_THROTTLE_RATE,
+        "mailbox": env("MAILBOX_THROTTLE_RATE", default="6000/min"),
+        "user": env("API_THROTTLE_RATE", default="6000/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Super Connector API",
+    "DESCRIPTION": "Move records between any HTTP API and any other.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Cache (throttling, OAuth2 tokens) --------------------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Background work (django-q2) ---------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": "superconnector",
+    # Two cores: two worker processes; deliveries mostly wait on the network.
+    "workers": env.int("Q_WORKERS", default=2),
+    # A task that outlives `timeout` is killed; `retry` must be larger or django-q2
+    # hands the same task to a second worker while the first still runs.
+    "timeout": 300,
+    "retry": 360,
+    # Our tasks record their own failures; django-q2's re-run is only a safety net.
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 250,
+    "queue_limit": 50,
+    "catch_up": False,
+    "poll": 0.5,
+    "label": "Workers",
+    "sync": env.bool("Q_SYNC", default=TESTING),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Logging -------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django_q": {"level": env("Q_LOG_LEVEL", default="WARNING")}},
+}

@@ -1,0 +1,92 @@
+from django.contrib import admin
+
+from pipelines.models import Delivery, DeliveryAttempt, Mapping, Pipeline, RecordError, Run, RunStat
+
+
+class MappingInline(admin.TabularInline):
+    model = Mapping
+    extra = 0
+    fields = ["position", "target", "source", "template", "value", "transforms"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["name", "source", "destination", "enabled", "updated_at"]
+    list_filter = ["enabled", "destination__kind"]
+    search_fields = ["name", "source__name", "destination__name"]
+    inlines = [MappingInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Compiled mappings are cached by the pipeline's updated_at.
+        form.instance.save(update_fields=["updated_at"])
+
+
+class RunStatInline(admin.TabularInline):
+    model = RunStat
+    extra = 0
+    readonly_fields = ["pipeline", "accepted", "rejected", "delivered", "failed"]
+    can_delete = False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "source",
+        "trigger",
+        "status",
+        "received",
+        "accepted",
+        "rejected",
+        "delivered",
+        "failed",
+        "started_at",
+    ]
+    list_filter = ["status", "trigger", "source"]
+    date_hierarchy = "started_at"
+    inlines = [RunStatInline]
+    readonly_fields = [f.name for f in Run._meta.fields]
+
+
+@admin.register(RecordError)
+class RecordErrorAdmin(admin.ModelAdmin):
+    list_display = ["run", "pipeline", "index", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["run__id"]
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "pipeline",
+        "destination",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "destination"]
+    search_fields = ["id", "last_error"]
+    inlines = [AttemptInline]
+    readonly_fields = ["created_at", "updated_at", "delivered_at"]
+    date_hierarchy = "updated_at"
+    actions = ["replay", "replay_dead"]
+
+    @admin.action(description="Replay the selected deliveries (same idempotency key)")
+    def replay(self, request, queryset):
+        replayed = queryset.replay_all()
+        self.message_user(request, f"{replayed} of {queryset.count()} deliveries sent again.")
+
+    @admin.action(description="Replay the dead ones among the selected deliveries")
+    def replay_dead(self, request, queryset):
+        replayed = queryset.filter(status=Delivery.Status.DEAD).replay_all()
+        self.message_user(request, f"{replayed} dead deliveries sent again.")

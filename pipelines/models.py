@@ -1,0 +1,504 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from connectors.models import Connector
+
+
+@dataclass
+class ProcessResult:
+    accepted: int = 0
+    rejected: int = 0
+    delivered: int = 0
+
+
+class Pipeline(models.Model):
+    """Joins a source to a destination and turns each source record into a destination record."""
+
+    name = models.CharField(max_length=200)
+    source = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="outgoing_pipelines"
+    )
+    destination = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="incoming_pipelines"
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def mapping_specs(self):
+        return [m.spec() for m in self.mappings.all()]
+
+    def compiled(self):
+        """The pipeline compiled once (templates, transforms, validators), reused while unchanged."""
+        schema = self.destination.schema
+        return _compile(self.pk, self.updated_at, schema.pk, schema.updated_at)
+
+    def preview(self, records: list) -> dict:
+        """What `process` would do with these records, without storing or sending anything."""
+        compiled = self.compiled()
+        mapped, errors = [], []
+        for index, record in enumerate(records):
+            out, record_errors = compiled.map(record)
+            mapped.append(out)
+            errors.extend({"index": index, **error} for error in record_errors)
+        result = {"records": mapped, "errors": errors}
+        if self.destination.kind == Connector.Kind.HTTP_DESTINATION:
+            from connectors.outbound import render_requests
+
+            good = [r for r in mapped if r is not None]
+            size = max(1, self.destination.batch_size)
+            result["requests"] = [
+                request.masked()
+                for i in range(0, len(good), size)
+                for request in render_requests(
+                    self.destination, good[i : i + size], idempotency_key="preview"
+                )
+            ]
+        return result
+
+    def suggestions(self) -> dict:
+        from pipelines.mapping import suggest_mapping
+
+        source_fields = [f.name for f in self.source.schema.fields.all()]
+        destination_fields = [f.name for f in self.destination.schema.fields.all()]
+        mapped = {m.target: m.as_dict() for m in self.mappings.all()}
+        suggested = suggest_mapping(
+            source_fields, [f for f in destination_fields if f not in mapped]
+        )
+        return {
+            "source_fields": source_fields,
+            "destination_fields": destination_fields,
+            "mapped": mapped,
+            "suggested": suggested,
+        }
+
+    def process(
+        self, records: list[dict], run: Run, indices: list[int] | None = None
+    ) -> ProcessResult:
+        """Map records to the destination, hand the good ones to it, keep the bad ones with the run.
+
+        Every source (ingest, pull, upload, resend) goes through here, inside the
+        transaction that accepts the records, so a crash loses nothing half-done.
+        """
+        from pipelines.outputs import output_for
+
+        compiled = self.compiled()
+        indices = indices if indices is not None else list(range(len(records)))
+        good, bad = [], []
+        for index, record in zip(indices, records, strict=True):
+            mapped, errors = compiled.map(record)
+            if errors:
+                bad.append(
+                    RecordError(run=run, pipeline=self, index=index, record=record, errors=errors)
+                )
+            else:
+                good.append(mapped)
+        RecordError.objects.bulk_create(bad, batch_size=500)
+        output = output_for(self.destination.kind)
+        if good:
+            output.accept(self, run, good)
+        result = ProcessResult(accepted=len(good), rejected=len(bad))
+        result.delivered = len(good) if output.delivers_at_once else 0
+        stat, _ = RunStat.objects.get_or_create(run=run, pipeline=self)
+        RunStat.objects.filter(pk=stat.pk).update(
+            accepted=F("accepted") + result.accepted,
+            rejected=F("rejected") + result.rejected,
+            delivered=F("delivered") + result.delivered,
+        )
+        return result
+
+    def replace_mappings(self, mappings: list[dict]) -> None:
+        """Set the whole mapping table at once, as the API and the editor send it."""
+        self.mappings.all().delete()
+        Mapping.objects.bulk_create(
+            Mapping(pipeline=self, position=i, **mapping) for i, mapping in enumerate(mappings)
+        )
+        self.save(update_fields=["updated_at"])
+
+
+@lru_cache(maxsize=256)
+def _compile(pipeline_id: int, updated_at, schema_id: int, schema_updated_at):
+    # The key holds both timestamps: saving the pipeline or its destination schema recompiles.
+    from pipelines.mapping import compile_mapping
+
+    pipeline = Pipeline.objects.select_related("destination__schema").get(pk=pipeline_id)
+    return compile_mapping(pipeline.mapping_specs(), pipeline.destination.schema.specs())
+
+
+class Mapping(models.Model):
+    """How one destination field gets its value: a source path, a template or a constant."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="mappings")
+    position = models.PositiveIntegerField(default=0)
+    target = models.CharField(max_length=200)
+    source = models.CharField(max_length=200, blank=True)
+    template = models.TextField(blank=True)
+    # A constant applies when neither source nor template is set; it may be any JSON value.
+    value = models.JSONField(null=True, blank=True)
+    transforms = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "target"], name="one_mapping_per_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} <- {self.source or self.template or repr(self.value)}"
+
+    def as_dict(self) -> dict:
+        """The contract's shape: one of source, template or value, then transforms."""
+        if self.source:
+            data = {"target": self.target, "source": self.source}
+        elif self.template:
+            data = {"target": self.target, "template": self.template}
+        else:
+            data = {"target": self.target, "value": self.value}
+        return {**data, "transforms": self.transforms}
+
+    def spec(self):
+        from pipelines.mapping import MappingSpec
+
+        if self.source:
+            return MappingSpec(target=self.target, source=self.source, transforms=self.transforms)
+        if self.template:
+            return MappingSpec(
+                target=self.target, template=self.template, transforms=self.transforms
+            )
+        return MappingSpec(target=self.target, value=self.value, transforms=self.transforms)
+
+
+class Run(models.Model):
+    """One batch of source records: an ingest request, a scheduled or manual pull, an upload."""
+
+    class Trigger(models.TextChoices):
+        INGEST = "ingest"
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        UPLOAD = "upload"
+        RESEND = "resend"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIAL = "partial", "Partially accepted"
+        FAILED = "failed"
+
+    source = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    received = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # The failing request and response of a pull, for people to read.
+    detail = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The runs list filters by source and status, newest first; retention purges by age.
+            models.Index(fields=["source", "-id"], name="run_source_recent"),
+            models.Index(fields=["started_at"], name="run_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.source}"
+
+    def finish(self, *, error: str = "") -> None:
+        self.error = error
+        if error or (self.rejected and not self.accepted):
+            self.status = Run.Status.FAILED
+        elif self.rejected:
+            self.status = Run.Status.PARTIAL
+        else:
+            self.status = Run.Status.SUCCEEDED
+        self.finished_at = timezone.now()
+        self.save()
+
+    def count_delivery(self, pipeline_id: int, *, delivered: int = 0, failed: int = 0) -> None:
+        """Delivery outcomes arrive later, from workers: add them without a read-modify-write race."""
+        Run.objects.filter(pk=self.pk).update(
+            delivered=F("delivered") + delivered, failed=F("failed") + failed
+        )
+        RunStat.objects.filter(run_id=self.pk, pipeline_id=pipeline_id).update(
+            delivered=F("delivered") + delivered, failed=F("failed") + failed
+        )
+
+
+class RunStat(models.Model):
+    """Per-pipeline counts of one run (a source fans out to several pipelines)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="stats")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="run_stats")
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "pipeline"], name="one_stat_per_pipeline")
+        ]
+
+
+class RecordError(models.Model):
+    """A record that was not accepted, kept whole with its errors so it can be fixed and resent."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESENT = "resent"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="record_errors")
+    # Null: rejected by the source schema; set: rejected by that pipeline's mapping.
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, null=True, blank=True)
+    index = models.PositiveIntegerField()
+    record = models.JSONField(null=True)
+    errors = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "index", "id"]
+
+    def __str__(self) -> str:
+        return f"Record {self.index} of run {self.run_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to an ingest request, replayed for repeats of the same key."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=202)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the lock that makes two concurrent repeats store one run.
+            models.UniqueConstraint(fields=["connector", "key"], name="one_idempotency_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_age")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.connector_id})"
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def due(self, now=None):
+        """Pending and due, or claimed by a worker whose lease ran out."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            | models.Q(status=Delivery.Status.DELIVERING, lease_expires_at__lte=now)
+        )
+
+    def to_sweep(self, now=None):
+        """Due deliveries that no queued task covers: a retry or an expired lease came after the
+        last enqueue, or that enqueue is so old that its task must have been lost."""
+        from pipelines.delivery import REQUEUE_AFTER
+
+        now = now or timezone.now()
+        return (
+            self.due(now)
+            .filter(destination__enabled=True)
+            .annotate(last_queued=Coalesce("queued_at", "created_at"))
+            .filter(
+                models.Q(status=Delivery.Status.PENDING, last_queued__lt=F("next_attempt_at"))
+                | models.Q(status=Delivery.Status.DELIVERING, last_queued__lt=F("lease_expires_at"))
+                | models.Q(last_queued__lte=now - REQUEUE_AFTER)
+            )
+        )
+
+    def dead_since(self, since):
+        return self.filter(status=Delivery.Status.DEAD, updated_at__gte=since)
+
+    def replay_all(self) -> int:
+        """Replay each delivery; the number that were sent again."""
+        return sum(delivery.replay() for delivery in self.select_related("run"))
+
+
+class Delivery(models.Model):
+    """One outbound request (one record, or one batch) to an HTTP destination. The source of truth, not the queue."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERING = "delivering"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        DEAD = "dead"
+
+    FINAL = (Status.DELIVERED, Status.FAILED, Status.DEAD)
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="deliveries")
+    destination = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="deliveries")
+    run = models.ForeignKey(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    records = models.JSONField(default=list)
+    # Counted when a worker claims the delivery, before the request goes out: a worker that
+    # dies mid-request has still used an attempt.
+    attempts = models.PositiveIntegerField(default=0)
+    # A replay starts a fresh round of max_attempts; attempt numbers keep counting.
+    attempts_before_replay = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last put a task on the queue for it (the first task: created_at).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The sweeper's query: due pending deliveries and expired leases.
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="delivery_lease"),
+            models.Index(fields=["pipeline", "status"], name="delivery_pipeline_status"),
+            # The concurrency limit counts a destination's deliveries in flight.
+            models.Index(fields=["destination", "status"], name="delivery_destination_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every attempt and replay, so the receiver can drop repeats."""
+        return str(self.pk)
+
+    @property
+    def round_attempts(self) -> int:
+        return self.attempts - self.attempts_before_replay
+
+    def attempt(self) -> str | None:
+        """Claim, send, record; the status it ended in, or None when it was not ours to send."""
+        from pipelines.delivery import deliver
+
+        return deliver(self.pk)
+
+    def replay(self) -> bool:
+        """Send a delivered, failed or dead delivery again, with the same idempotency key."""
+        from pipelines.delivery import replay
+
+        return replay(self)
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery, written when it starts and completed when it ends."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    request_method = models.CharField(max_length=8, blank=True)
+    request_url = models.CharField(max_length=2000, blank=True)
+    # Secrets masked before they are stored.
+    request_headers = models.JSONField(default=dict, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    response_excerpt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        indexes = [
+            # The rate limit counts a destination's attempts of the last second(s).
+            models.Index(fields=["started_at"], name="attempt_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of delivery {self.delivery_id}"
+
+
+class SeenKey(models.Model):
+    """A record an HTTP source already passed on, kept as a hash for de-duplication across runs."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    # 128 bits of BLAKE2b over the primary key (and cursor value): compact, collisions negligible.
+    key_hash = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            # Also the index of each page's lookup: WHERE connector_id = ? AND key_hash IN (...).
+            models.UniqueConstraint(fields=["connector", "key_hash"], name="one_seen_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id}:{self.key_hash}"
+
+
+class PullLock(models.Model):
+    """The run pulling an HTTP source right now, under a lease: never two runs of one source at once.
+
+    Claimed and renewed with guarded updates; a worker that dies stops renewing, and the
+    lease running out frees the source for the next run.
+    """
+
+    connector = models.OneToOneField(
+        Connector, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Pull lock of {self.connector_id} (run {self.run_id})"
+
+    @classmethod
+    def acquire(cls, run: Run, lease_seconds: float) -> bool:
+        """Take the source for `run` if it is free or its holder's lease ran out."""
+        now = timezone.now()
+        cls.objects.get_or_create(connector_id=run.source_id)
+        free = models.Q(run__isnull=True) | models.Q(lease_expires_at__lte=now)
+        taken = cls.objects.filter(free, connector_id=run.source_id).update(
+            run=run, lease_expires_at=now + timedelta(seconds=lease_seconds)
+        )
+        return taken == 1
+
+    @classmethod
+    def renew(cls, run: Run, lease_seconds: float) -> bool:
+        """Extend the lease; False when `run` lost it (it ran out and another run took over)."""
+        expires = timezone.now() + timedelta(seconds=lease_seconds)
+        return (
+            cls.objects.filter(connector_id=run.source_id, run=run).update(lease_expires_at=expires)
+            == 1
+        )
+
+    @classmethod
+    def release(cls, run: Run) -> None:
+        cls.objects.filter(connector_id=run.source_id, run=run).update(
+            run=None, lease_expires_at=None
+        )
+
+    @classmethod
+    def holder(cls, connector: Connector) -> int | None:
+        """The id of the run holding a live lease on `connector`, if any."""
+        lock = cls.objects.filter(connector=connector, lease_expires_at__gt=timezone.now()).first()
+        return lock.run_id if lock else None

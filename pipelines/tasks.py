@@ -1,0 +1,92 @@
+"""django-q2 entry points: take an id, reload, call a model method, and always return normally.
+
+Our tables record failures where people look for them (deliveries, runs); an exception here
+would only make django-q2 re-run the task blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from connectors.models import Connector
+from pipelines.models import Delivery, IdempotencyKey, RecordError, Run
+
+logger = logging.getLogger("pipelines.tasks")
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    """Queue one delivery; if the queue cannot take it, the sweeper will."""
+    try:
+        async_task("pipelines.tasks.deliver", delivery_id, group="deliveries")
+    except Exception:
+        logger.exception("delivery=%s not queued; the sweeper will queue it", delivery_id)
+
+
+def deliver(delivery_id: int) -> str | None:
+    delivery = Delivery.objects.filter(pk=delivery_id).only("pk").first()
+    if delivery is None:
+        return None
+    try:
+        return delivery.attempt()
+    except Exception:
+        # A lease is held; when it expires the sweeper hands the delivery to another worker.
+        logger.exception("delivery=%s attempt crashed", delivery_id)
+        return None
+
+
+def sweep_deliveries() -> int:
+    """Every minute: queue the deliveries that are due (retries, expired leases, lost tasks)."""
+    from pipelines.delivery import sweep
+
+    try:
+        return sweep()
+    except Exception:
+        logger.exception("delivery sweep failed")
+        return 0
+
+
+def purge_old_runs() -> dict[str, int]:
+    """Daily: forget runs and record errors past RUN_RETENTION_DAYS, idempotency keys past
+    IDEMPOTENCY_KEY_HOURS. Deliveries stay (their run link is cleared)."""
+    now = timezone.now()
+    runs_before = now - timedelta(days=settings.RUN_RETENTION_DAYS)
+    keys_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    old_runs = Run.objects.filter(started_at__lt=runs_before).exclude(status=Run.Status.RUNNING)
+    purged = {
+        "record_errors": RecordError.objects.filter(created_at__lt=runs_before).delete()[0],
+        "runs": old_runs.delete()[1].get("pipelines.Run", 0),
+        "idempotency_keys": IdempotencyKey.objects.filter(created_at__lt=keys_before).delete()[0],
+    }
+    logger.info("purged %s", purged)
+    return purged
+
+
+def pull_source(connector_id: int, trigger: str = Run.Trigger.SCHEDULE, run_id: int | None = None) -> None:
+    from pipelines.pulling import pull
+
+    connector = Connector.objects.filter(pk=connector_id).first()
+    if connector is None:
+        return
+    run = Run.objects.filter(pk=run_id).first() if run_id else None
+    try:
+        pull(connector, trigger, run)
+    except Exception:
+        logger.exception("source=%s pull crashed", connector_id)
+
+
+def sample_source(connector_id: int, pages: int = 3) -> dict | None:
+    from pipelines.pulling import read_sample
+
+    connector = Connector.objects.filter(pk=connector_id).first()
+    if connector is None:
+        return None
+    try:
+        return read_sample(connector, pages)
+    except Exception:
+        logger.exception("source=%s sample crashed", connector_id)
+        return {"ok": False, "error": "The test read failed inside the worker.", "requests": [], "records": []}

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """A staff member: may configure everything."""
+    return User.objects.create_user("alice", "alice@example.com", "alice-password", is_staff=True)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """A signed-in user without staff rights."""
+    return User.objects.create_user("bob", "bob@example.com", "bob-password")
+
+
+@pytest.fixture
+def api(alice) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    return client
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and cached tokens live in the local-memory cache: no leaks between tests.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
