@@ -355,7 +355,8 @@ def _top_level_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
 
 
 def _nested_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
-    parts = tuple(spec.name.split("."))
+    name = spec.name
+    parts = tuple(name.split("."))
     parents, leaf = parts[:-1], parts[-1]
     coerce_value = _COERCERS[spec.type]
     make_default = _compiled_default(spec)
@@ -374,6 +375,9 @@ def _nested_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
         return current
 
     def fill(value: Any, out: dict) -> None:
+        if keep_unknown:
+            # The flat CSV spelling, if that is what was read, is replaced by the nested field.
+            out.pop(name, None)
         if value is None or value == "":
             if make_default is not None:
                 container(out)[leaf] = make_default()
@@ -397,9 +401,11 @@ def _nested_reader(name: str) -> Callable[[dict], Any]:
         current: Any = record
         for part in parts:
             if not isinstance(current, dict):
-                return None
+                current = None
+                break
             current = current.get(part)
-        return current
+        # A CSV header "identifiers.email" is the flat spelling of the nested field.
+        return record.get(name) if current is None else current
 
     return read
 
@@ -509,7 +515,7 @@ def _types_of(value: Any) -> set[str]:
     if isinstance(value, int):
         return {"integer", "number", "string", "json"}
     if isinstance(value, float):
-        return {"number", "string", "json"}
+        return {"number", "string", "json"} if math.isfinite(value) else {"string", "json"}
     if not isinstance(value, str):
         return {"json"}
     types = {"string", "json"}
@@ -535,12 +541,16 @@ def _infer_level(prefix: str, objects: list[dict], total: int, out: list[FieldSp
     values: dict[str, list[Any]] = {}
     for obj in objects:
         for key, value in obj.items():
+            # A dot is only meaningful at the top level (a flattened CSV header).
+            if not isinstance(key, str) or "" in key.split(".") or (prefix and "." in key):
+                continue
             bucket = values.setdefault(key, [])
             if value is not None and value != "":
                 bucket.append(value)
     for key, present in values.items():
         name = f"{prefix}{key}"
-        if present and all(isinstance(v, dict) for v in present) and any(present):
+        nested = "." not in key and all(isinstance(v, dict) for v in present)
+        if nested and any(present):
             _infer_level(f"{name}.", present, total, out)
             continue
         types = set(_INFERENCE_ORDER)
@@ -557,4 +567,12 @@ def infer_schema(records: list) -> list[FieldSpec]:
     fields: list[FieldSpec] = []
     if objects:
         _infer_level("", objects, len(objects), fields)
-    return fields
+    # A flat "a.b" header beside a nested {"a": {"b": ...}} (or under a plain "a") would
+    # make a schema that cannot compile: the first one seen stays.
+    kept: dict[str, FieldSpec] = {}
+    for spec in fields:
+        parts = spec.name.split(".")
+        clashes = any(".".join(parts[:depth]) in kept for depth in range(1, len(parts) + 1))
+        if not clashes and not any(name.startswith(spec.name + ".") for name in kept):
+            kept[spec.name] = spec
+    return list(kept.values())

@@ -20,10 +20,19 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import (
+    ChainableUndefined,
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    meta,
+    nodes,
+    pass_environment,
+)
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.visitor import NodeTransformer
 
 MAX_OUTPUT_CHARS = 100_000
 # Work done by the guarded operations of one render, in characters (or items) built.
@@ -90,7 +99,7 @@ def _check_printf(text: str) -> None:
 
 
 def _guarded_replace(text: Any, old: Any, new: Any, count: int | None = None) -> str:
-    text, old, new = str(text), str(old), str(new)
+    text, old, new = _text(text), _text(old), _text(new)
     hits = len(text) + 1 if old == "" else text.count(old)
     if count is not None and count >= 0:
         hits = min(hits, count)
@@ -99,9 +108,9 @@ def _guarded_replace(text: Any, old: Any, new: Any, count: int | None = None) ->
 
 
 def _guarded_join(separator: Any, items: Iterable[Any]) -> str:
-    items = list(items)
-    _spend(len(str(separator)) * len(items) + _measure(items))
-    return str(separator).join(_text(item) for item in items)
+    items, separator = list(items), _text(separator)
+    _spend(len(separator) * len(items) + _measure(items))
+    return separator.join(_text(item) for item in items)
 
 
 def _text(value: Any) -> str:
@@ -110,13 +119,25 @@ def _text(value: Any) -> str:
         return value
     if value is None:
         return ""
-    if isinstance(value, bool | dict | list):
+    if isinstance(value, bool | dict | list | tuple):
         return _compact_json(value)
     return str(value)
 
 
 def _compact_json(value: Any) -> str:
+    # [x, x] nested a few times is small in memory and enormous once printed.
+    if _measure(value, MAX_OUTPUT_CHARS) > MAX_OUTPUT_CHARS:
+        raise TemplateError(
+            f"the template prints a value longer than {MAX_OUTPUT_CHARS} characters"
+        )
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _concat(parts: list[Any]) -> str:
+    """The ``~`` operator, counted against the budget: a chain of ``{% set x = x ~ x %}`` doubles."""
+    texts = [_text(part) for part in parts]
+    _spend(sum(len(text) for text in texts))
+    return "".join(texts)
 
 
 # --- filters ---------------------------------------------------------------
@@ -149,6 +170,14 @@ def _filter_tojson(value: Any) -> str:
     return _compact_json(value)
 
 
+@pass_environment
+def _filter_sum(environment: Any, values: Any, attribute: Any = None, start: Any = 0) -> Any:
+    """Jinja's sum, for numbers only: summing lists would concatenate them without a bound."""
+    if not isinstance(start, int | float):
+        raise TemplateError("sum adds numbers; start must be a number")
+    return JINJA_FILTERS["sum"](environment, values, attribute=attribute, start=start)
+
+
 def _filter_urlencode(value: Any) -> str:
     """Quote text for a URL path segment or query value (``/`` too); a dict becomes a query string."""
     if isinstance(value, dict):
@@ -170,41 +199,18 @@ def _filter_date(value: Any, fmt: str = "%Y-%m-%d") -> str:
         except ValueError:
             moment = None
     if moment is None:
-        raise TemplateError(f"'{value}' is not a date")
+        shown = f"'{value[:40]}'" if isinstance(value, str) else type(value).__name__
+        raise TemplateError(f"{shown} is not a date")
     return moment.strftime(fmt)
 
 
-_SAFE_JINJA_FILTERS = [
-    "abs",
-    "capitalize",
-    "count",
-    "dictsort",
-    "first",
-    "float",
-    "int",
-    "items",
-    "last",
-    "length",
-    "list",
-    "lower",
-    "map",
-    "max",
-    "min",
-    "reject",
-    "rejectattr",
-    "reverse",
-    "round",
-    "select",
-    "selectattr",
-    "sort",
-    "string",
-    "sum",
-    "title",
-    "trim",
-    "unique",
-    "upper",
-    "wordcount",
-]
+# fmt: off
+_SAFE_JINJA_FILTERS = (
+    "abs", "capitalize", "count", "dictsort", "first", "float", "int", "items", "last",
+    "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "reverse",
+    "round", "select", "selectattr", "sort", "title", "trim", "unique", "upper", "wordcount",
+)
+# fmt: on
 
 FILTERS: dict[str, Any] = {name: JINJA_FILTERS[name] for name in _SAFE_JINJA_FILTERS}
 FILTERS.update(
@@ -217,55 +223,30 @@ FILTERS.update(
         "truncate": _filter_truncate,
         "urlencode": _filter_urlencode,
         "date": _filter_date,
-        # Wraps every {% for %} iterable (see _guard_loops); not meant to be written by hand.
+        "string": _text,
+        "sum": _filter_sum,
+        # Inserted by _guard_tree around every {% for %} iterable and every ~.
         "_bounded_loop": _bounded_loop,
+        "_concat": _concat,
     }
 )
 
 # Methods a template may call; anything else on these types (ljust, zfill, format,
 # to_bytes, ...) can build huge values or is of no use in a mapping.
+# fmt: off
 _SAFE_METHODS: dict[type, frozenset[str]] = {
-    str: frozenset(
-        [
-            "lower",
-            "upper",
-            "strip",
-            "lstrip",
-            "rstrip",
-            "title",
-            "capitalize",
-            "casefold",
-            "swapcase",
-            "startswith",
-            "endswith",
-            "split",
-            "rsplit",
-            "splitlines",
-            "partition",
-            "rpartition",
-            "find",
-            "rfind",
-            "index",
-            "rindex",
-            "count",
-            "removeprefix",
-            "removesuffix",
-            "isdigit",
-            "isalpha",
-            "isalnum",
-            "isspace",
-            "islower",
-            "isupper",
-            "isnumeric",
-            "isdecimal",
-            "replace",
-            "join",
-        ]
-    ),
+    str: frozenset({
+        "lower", "upper", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
+        "swapcase", "startswith", "endswith", "split", "rsplit", "splitlines", "partition",
+        "rpartition", "find", "rfind", "index", "rindex", "count", "removeprefix",
+        "removesuffix", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper",
+        "isnumeric", "isdecimal", "replace", "join",
+    }),
     dict: frozenset({"keys", "values", "items", "get"}),
     list: frozenset({"index", "count"}),
     tuple: frozenset({"index", "count"}),
 }
+# fmt: on
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -318,6 +299,7 @@ class _Environment(ImmutableSandboxedEnvironment):
             _check_power(left, right)
         elif operator == "%" and isinstance(left, str):
             _check_printf(left)
+            _spend(len(left) + _measure(right))
             result = left % right
             _spend(len(result))
             return result
@@ -363,24 +345,40 @@ _ENVIRONMENTS = {
     True: _make_environment(StrictUndefined),
 }
 
-_REFUSED_NODES = (
-    nodes.Macro,
-    nodes.CallBlock,
-    nodes.Extends,
-    nodes.Include,
-    nodes.Import,
-    nodes.FromImport,
-)
+# Macros and block captures build output outside the streamed, size-checked render;
+# nothing loads other templates.
+_REFUSED_NODES = {
+    nodes.Macro: "macros",
+    nodes.CallBlock: "call blocks",
+    nodes.AssignBlock: "{% set %}...{% endset %} blocks",
+    nodes.FilterBlock: "filter blocks",
+    nodes.Extends: "extends",
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "import",
+}
 
 
-def _guard_loops(tree: nodes.Template) -> None:
-    for node in tree.find_all(_REFUSED_NODES):
-        keyword = type(node).__name__.lower()
-        raise TemplateError(f"line {node.lineno}: '{keyword}' is not supported in templates")
-    for loop in tree.find_all(nodes.For):
-        if loop.recursive:
-            raise TemplateError(f"line {loop.lineno}: recursive loops are not supported")
-        loop.iter = nodes.Filter(loop.iter, "_bounded_loop", [], [], None, None, lineno=loop.lineno)
+class _Guard(NodeTransformer):
+    """Rewrites a parsed template so that loops and ``~`` count against the render's budget."""
+
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        refused = _REFUSED_NODES.get(type(node))
+        if refused:
+            raise TemplateError(f"line {node.lineno}: {refused} are not supported in templates")
+        return super().generic_visit(node, *args, **kwargs)
+
+    def visit_For(self, node: nodes.For) -> nodes.For:
+        if node.recursive:
+            raise TemplateError(f"line {node.lineno}: recursive loops are not supported")
+        node = self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "_bounded_loop", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Filter:
+        node = self.generic_visit(node)
+        parts = nodes.List(node.nodes, lineno=node.lineno)
+        return nodes.Filter(parts, "_concat", [], [], None, None, lineno=node.lineno)
 
 
 def is_template(text: Any) -> bool:
@@ -412,7 +410,7 @@ class CompiledTemplate:
             raise
         except (JinjaTemplateError, SecurityError) as exc:
             raise TemplateError(exc.message or type(exc).__name__) from None
-        except (ArithmeticError, RecursionError, TypeError, ValueError, LookupError) as exc:
+        except Exception as exc:  # whatever a user's template trips over is that template's error
             raise TemplateError(f"the template failed: {exc}") from None
         finally:
             _budget.reset(token)
@@ -426,7 +424,7 @@ def compile_template(text: str, *, strict: bool = False) -> CompiledTemplate:
     try:
         tree = env.parse(text)
         variables = frozenset(meta.find_undeclared_variables(tree))
-        _guard_loops(tree)
+        tree = _Guard().visit(tree)
         template = env.from_string(tree)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -155,7 +156,8 @@ ErrorSchema = inline_serializer(
     "MailboxError",
     {"detail": serializers.CharField(), "param": serializers.CharField(required=False)},
 )
-ERRORS = {code: ErrorSchema for code in (400, 401, 403, 404, 406, 429)}
+# Errors are JSON whatever the Accept header asked for (see MailboxEndpoint.finalize_response).
+ERRORS = {(code, "application/json"): ErrorSchema for code in (400, 401, 403, 404, 406, 429)}
 
 
 class MailboxView(MailboxEndpoint):
@@ -240,6 +242,7 @@ AckResponse = inline_serializer(
 
 
 class AckView(MailboxEndpoint):
+    parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(

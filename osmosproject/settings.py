@@ -196,5 +196,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django_q": {"level": env("Q_LOG_LEVEL", default="WARNING")}},
+    "loggers": {"django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")}},
 }

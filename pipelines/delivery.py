@@ -147,8 +147,9 @@ def _claim_once(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | float | 
         return None
     destination = delivery.destination
     if not destination.enabled:
-        # Disabled (by hand, or for answering 410): the delivery waits; the sweeper skips it
-        # until the destination is enabled again.
+        # Disabled (by hand, or for answering 410): the delivery waits. The sweeper skips it
+        # while the destination is disabled and queues it at the first sweep after.
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(next_attempt_at=now)
         return None
     expired = delivery.status == Delivery.Status.DELIVERING
     if expired and delivery.round_attempts >= destination.max_attempts:

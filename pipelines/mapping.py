@@ -93,7 +93,7 @@ _IGNORED_IN_NAMES = re.compile(r"[\s_-]+")
 
 @functools.lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
-    """ "First Name", "first-name" and "first_name" all become "firstname"."""
+    """Lower case without blanks, "_" or "-": "First Name" and "first_name" both become "firstname"."""
     return _IGNORED_IN_NAMES.sub("", name).lower()
 
 

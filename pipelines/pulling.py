@@ -90,7 +90,7 @@ class PageRequest:
         return f"{self.url}{'&' if '?' in self.url else '?'}{urlencode(self.params)}"
 
     def identity(self) -> bytes:
-        return orjson.dumps([self.method, self.url, sorted(self.params.items()), self.body or b""])
+        return orjson.dumps([self.method, self.url, sorted(self.params.items())]) + (self.body or b"")
 
     def with_params(self, **params: Any) -> PageRequest:
         return PageRequest(self.method, self.url, {**self.params, **params}, self.headers, self.body)

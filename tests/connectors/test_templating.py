@@ -65,6 +65,7 @@ def test_it_lists_the_top_level_variables_used():
         "{{ x.__globals__ }}",
         "{{ x['__class__'] }}",
         "{{ range.__init__ }}",
+        "{{ cycler.__init__ }}",
         "{{ x.__dict__ }}",
     ],
 )
@@ -90,6 +91,11 @@ def test_it_still_reads_record_keys_that_start_with_an_underscore():
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
         "{% for i in range(1000) %}{{ 'a' * 1000 }}{% endfor %}",
         "{{ range(10**9)|length }}",
+        "{% set x = 'a' * 50000 %}" + "{% set x = x ~ x %}" * 40 + "{{ x|length }}",
+        "{% set x = 'a' * 50000 %}" + "{% set x = [x, x, x, x] %}" * 40 + "{{ x }}",
+        "{% set x = 'a' * 50000 %}" + "{% set x = [x, x, x, x] %}" * 40 + "{{ x|tojson }}",
+        "{% set x = 'a' * 50000 %}" + "{% set x = [x, x, x, x] %}" * 40 + "{{ '%s' % x }}",
+        "{% set x = [1] * 1000 %}" + "{% set x = [x, x, x, x]|sum(start=[]) %}" * 40,
     ],
 )
 def test_it_refuses_templates_that_would_build_huge_values_or_loop_forever(text):
@@ -116,6 +122,8 @@ def test_it_offers_no_padding_formatting_or_mutating_methods(text):
 @pytest.mark.parametrize(
     "text",
     [
+        "{% set x %}{{ y }}{% endset %}",
+        "{% filter upper %}{{ y }}{% endfilter %}",
         "{% macro m() %}{% endmacro %}",
         "{% include 'x' %}",
         "{% for x in y recursive %}{% endfor %}",
@@ -145,6 +153,8 @@ def test_it_allows_output_up_to_the_limit():
         ("{{ s|truncate(9) }}", {"s": "a long sentence here"}, "a long..."),
         ("{{ d|date('%d/%m/%Y') }}", {"d": "2024-05-01T10:00:00Z"}, "01/05/2024"),
         ("{{ tags|join(', ') }}", {"tags": ["a", "b"]}, "a, b"),
+        ("{{ 'id-' ~ none ~ '-' ~ yes }}", {"none": None, "yes": True}, "id--true"),
+        ("{{ amounts|sum }}", {"amounts": [1, 2.5]}, "3.5"),
         ("{% for t in tags %}{{ loop.index }}{{ t }}{% endfor %}", {"tags": ["a", "b"]}, "1a2b"),
         (
             "{{ first_name|title }} {{ last_name[:1] }}.",

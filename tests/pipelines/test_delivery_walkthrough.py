@@ -107,4 +107,4 @@ def test_it_delivers_an_ingested_order_to_customerio(
     attempt = listed["results"][0]["attempt_log"][0]
     assert attempt["status_code"] == 200
     assert attempt["request_headers"]["Authorization"] == "********"
-    assert attempt["response_excerpt"] == '{"delivery_id": "abc"}'
+    assert json.loads(attempt["response_excerpt"]) == {"delivery_id": "abc"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.schema import FIELD_TYPES, CompiledSchema, FieldSpec
+from connectors.schema import FIELD_TYPES, CompiledSchema, FieldSpec, infer_schema
 from pipelines.mapping import MappingSpec, compile_mapping
 
 json_values = st.recursive(
@@ -97,3 +97,11 @@ def test_it_accepts_what_it_produced(record):
     result, _ = MAPPING.map(record)
     if result is not None:
         assert CompiledSchema(DESTINATION).validate(result) == (result, [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=6) | field_names, json_values, max_size=5), max_size=4))
+def test_it_infers_a_schema_that_accepts_its_own_samples(samples):
+    schema = CompiledSchema(infer_schema(samples))
+    for sample in samples:
+        assert schema.validate(sample)[1] == []

@@ -1,0 +1,310 @@
+"""Mailbox polling: pages/s of 1,000-record pages through the real API, against the raw limit.
+
+``run()`` returns a markdown section; ``python bench/bench_mailbox.py`` prints it.
+
+In one run: a temporary SQLite database gets two mailboxes, of 1,000 and of 1,000,000 records
+(migrated and configured by Django in a child process, filled with executemany). Two gunicorn
+servers from the venv serve it on 127.0.0.1, one worker each: the Django project as deployed
+(`osmosproject.wsgi`, DEBUG off, bearer token, throttle, middleware), and `raw_app` below, a
+bare WSGI app with no Django that reads the same rows with sqlite3 and splices the same JSON
+text. A requests.Session client fetches pages from each for a fixed time, in alternating rounds.
+
+Pages of the big mailbox are read at positions spread over the whole mailbox: a keyset read
+costs the same at record 999,000 as at record 0, where OFFSET would scan everything before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = 1000
+SMALL, BIG = 1_000, 1_000_000
+ROUNDS = 3
+ROUND_SECONDS = 1.5
+# Pages of the big mailbox start at these many positions, spread over all of it.
+SPREAD = 200
+# The throttle stays on; a per-second window keeps DRF's request history (pickled on every
+# request) as short as it is for a real customer at the default 6000/min.
+SERVER_ENV = {
+    "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+    "DEBUG": "False",
+    "MAILBOX_THROTTLE_RATE": "1000000/s",
+    "LOG_LEVEL": "WARNING",
+}
+RAW_SQL = (
+    "SELECT seq, created_at, data FROM mailbox_mailboxrecord "
+    "WHERE mailbox_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+TARGET_RATIO = 0.40
+# Timing noise on a shared machine: "costs no more" allows this much.
+COST_TOLERANCE = 1.15
+
+
+# --- the raw limit: no Django, the same rows, the same splicing ---------------------------------
+
+_raw_db: sqlite3.Connection | None = None
+
+
+def raw_app(environ, start_response):
+    global _raw_db
+    if _raw_db is None:
+        _raw_db = sqlite3.connect(os.environ["BENCH_DB"], check_same_thread=False)
+    query = parse_qs(environ["QUERY_STRING"])
+    mailbox_id, after = int(query["mailbox"][0]), int(query["after"][0])
+    rows = _raw_db.execute(RAW_SQL, (mailbox_id, after, PAGE + 1)).fetchall()
+    has_more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    records = ",".join(
+        f'{{"id":{seq},"created_at":"{created.replace(" ", "T")}Z","data":{data}}}'
+        for seq, created, data in rows
+    )
+    next_cursor = rows[-1][0] if rows else after
+    body = (
+        f'{{"records":[{records}],"next":"{next_cursor}","has_more":{"true" if has_more else "false"}}}'
+    ).encode()
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+# --- the database: built by Django in a child process ------------------------------------------
+
+
+def prepare(db_path: str) -> dict:
+    """Migrate, create the two mailboxes, fill them; returns what the client needs to read them."""
+    os.environ.update(SERVER_ENV, DATABASE_URL=f"sqlite:///{db_path}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "osmosproject.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from connectors.models import Connector
+    from mailbox.cursors import encode_cursor
+
+    call_command("migrate", verbosity=0)
+    fields = [
+        {"name": "order_id", "type": "integer", "required": True},
+        {"name": "email", "type": "email", "required": True},
+        {"name": "customer.name", "type": "string"},
+        {"name": "customer.country", "type": "string"},
+        {"name": "amount", "type": "number"},
+        {"name": "paid", "type": "boolean"},
+    ]
+    mailboxes = {}
+    for size in (SMALL, BIG):
+        mailbox = Connector.objects.create(name=f"Bench {size}", kind=Connector.Kind.MAILBOX)
+        mailbox.schema.replace_fields(fields)
+        mailboxes[size] = {"id": mailbox.pk, "slug": mailbox.slug, "token": mailbox.rotate_token()}
+    connection.close()
+
+    db = sqlite3.connect(db_path)
+    db.execute("PRAGMA synchronous=OFF")
+    with db:
+        for size, mailbox in mailboxes.items():
+            db.executemany(
+                "INSERT INTO mailbox_mailboxrecord (mailbox_id, seq, data, run_id, created_at)"
+                " VALUES (?, ?, ?, NULL, ?)",
+                _rows(mailbox["id"], size),
+            )
+            db.execute(
+                "INSERT INTO mailbox_mailboxsequence (mailbox_id, last_seq) VALUES (?, ?)",
+                (mailbox["id"], size),
+            )
+    db.execute("ANALYZE")
+    db.close()
+
+    for size, mailbox in mailboxes.items():
+        positions = [0] if size == SMALL else [(k * 7919) % (size // PAGE) * PAGE for k in range(SPREAD)]
+        mailbox["pages"] = [(p, encode_cursor(mailbox["id"], p)) for p in positions]
+    return mailboxes
+
+
+def _rows(mailbox_id: int, size: int):
+    import orjson
+
+    for seq in range(1, size + 1):
+        record = {
+            "order_id": seq,
+            "email": f"customer{seq}@example.com",
+            "customer": {"name": f"Customer {seq}", "country": "FR"},
+            "amount": seq % 1000 + 0.25,
+            "paid": seq % 2 == 0,
+        }
+        # Django's SQLite storage of an aware UTC datetime: naive, space-separated, microseconds.
+        minute, second = divmod(seq // 1000, 60)
+        created = f"2026-03-02 {9 + minute // 60:02d}:{minute % 60:02d}:{second:02d}.{seq % 1000:03d}123"
+        yield (mailbox_id, seq, orjson.dumps(record).decode(), created)
+
+
+# --- the servers and the client -------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(app: str, env: dict) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _wait_until_up(session, url: str, process: subprocess.Popen) -> None:
+    import requests
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {process.returncode}")
+        try:
+            session.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server for {url} did not start")
+
+
+def _django_fetch(session, base: str, mailbox: dict):
+    url = f"{base}/api/v1/mailbox/{mailbox['slug']}/"
+    headers = {"Authorization": f"Bearer {mailbox['token']}"}
+    return lambda page: session.get(url, params={"after": page[1], "limit": PAGE}, headers=headers)
+
+
+def _raw_fetch(session, base: str, mailbox: dict):
+    return lambda page: session.get(base, params={"mailbox": mailbox["id"], "after": page[0]})
+
+
+def _pages_per_second(fetch, pages: list) -> float:
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < ROUND_SECONDS:
+        response = fetch(pages[count % len(pages)])
+        if response.status_code != 200 or len(response.content) < PAGE * 100:
+            raise RuntimeError(f"unexpected answer {response.status_code}: {response.text[:200]}")
+        count += 1
+    return count / elapsed
+
+
+def _same_records(django_page: bytes, raw_page: bytes) -> bool:
+    ours, raw = json.loads(django_page), json.loads(raw_page)
+    return len(ours["records"]) == PAGE and [(r["id"], r["data"]) for r in ours["records"]] == [
+        (r["id"], r["data"]) for r in raw["records"]
+    ]
+
+
+def measure(db_path: str, mailboxes: dict) -> dict[int, dict[str, float]]:
+    import requests
+
+    env = {**os.environ, **SERVER_ENV, "DATABASE_URL": f"sqlite:///{db_path}", "BENCH_DB": db_path}
+    servers = [_serve("osmosproject.wsgi:application", env), _serve("bench.bench_mailbox:raw_app", env)]
+    try:
+        (_, django_url), (_, raw_url) = servers
+        ours, raw = requests.Session(), requests.Session()
+        _wait_until_up(ours, django_url, servers[0][0])
+        _wait_until_up(raw, raw_url, servers[1][0])
+        results = {}
+        for size, mailbox in mailboxes.items():
+            fetch_ours = _django_fetch(ours, django_url, mailbox)
+            fetch_raw = _raw_fetch(raw, raw_url, mailbox)
+            deep = mailbox["pages"][-1]
+            # A fast answer that is wrong would be meaningless.
+            assert _same_records(fetch_ours(deep).content, fetch_raw(deep).content), "servers disagree"
+            rounds = {"ours": [], "raw": []}
+            for _ in range(ROUNDS):
+                rounds["raw"].append(_pages_per_second(fetch_raw, mailbox["pages"]))
+                rounds["ours"].append(_pages_per_second(fetch_ours, mailbox["pages"]))
+            results[size] = {name: statistics.median(values) for name, values in rounds.items()}
+        return results
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def run() -> str:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-mailbox-") as tmp:
+        db_path = str(Path(tmp) / "bench.sqlite3")
+        # Django is set up in a child process, so run() works beside any other bench.
+        child = subprocess.run(
+            [sys.executable, __file__, "--prepare", db_path],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        mailboxes = {int(size): m for size, m in json.loads(child.stdout).items()}
+        results = measure(db_path, mailboxes)
+    return _report(results, time.perf_counter() - started)
+
+
+def _report(results: dict[int, dict[str, float]], seconds: float) -> str:
+    lines = [
+        "### Mailbox polling",
+        "",
+        f"Pages of {PAGE:,} records (about 150 bytes of JSON each) through gunicorn (1 sync worker) "
+        "on 127.0.0.1 with a requests.Session client; the raw limit is a bare WSGI app reading "
+        "the same rows with sqlite3 and splicing the same JSON text. Median of "
+        f"{ROUNDS} rounds of {ROUND_SECONDS} s; pages of the big mailbox read at {SPREAD} positions "
+        "spread over all of it.",
+        "",
+        "| records in the mailbox | raw WSGI pages/s | mailbox API pages/s | ratio | ms per page (API) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for size, r in results.items():
+        lines.append(
+            f"| {size:,} | {r['raw']:,.0f} | {r['ours']:,.0f} | {r['ours'] / r['raw']:.0%} "
+            f"| {1000 / r['ours']:.2f} |"
+        )
+    ratio = min(r["ours"] / r["raw"] for r in results.values())
+    cost = results[SMALL]["ours"] / results[BIG]["ours"]
+    lines += [
+        "",
+        f"- At least {TARGET_RATIO:.0%} of the raw limit: "
+        f"{'yes' if ratio >= TARGET_RATIO else 'NO'} (lowest {ratio:.0%}).",
+        f"- A page from {BIG:,} records costs {cost:.2f}x a page from {SMALL:,}: "
+        f"{'yes, no more' if cost <= COST_TOLERANCE else 'NO, more'} "
+        f"(tolerance {COST_TOLERANCE}x for timing noise).",
+        f"- Whole run, including building the {BIG:,}-record database: {seconds:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--prepare"]:
+        print(json.dumps(prepare(sys.argv[2])))
+    else:
+        print(run())

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from tests.helpers import make_connector, make_pipeline
+
+
+def test_it_lists_runs_with_counts_and_filters(api, orders, post):
+    box = make_connector("mailbox", "Box", [{"name": "email", "type": "email"}])
+    pipeline = make_pipeline(orders, box)
+    other = make_connector("ingest_endpoint", "Other", [])
+    other.token = other.rotate_token()
+    first = post(
+        orders,
+        [{"order_id": 1, "email": "a@example.com"}, {"order_id": "x", "email": "b@example.com"}],
+    )
+    post(other, [{"a": 1}])
+    runs = api.get(f"/api/v1/runs/?pipeline={pipeline.pk}").json()["results"]
+    assert [r["id"] for r in runs] == [first.json()["run"]]
+    run = runs[0]
+    assert (run["received"], run["accepted"], run["rejected"], run["delivered"]) == (2, 1, 1, 1)
+    assert run["status"] == "partial" and run["trigger"] == "ingest"
+    assert run["pipelines"] == [
+        {"pipeline": pipeline.pk, "accepted": 1, "rejected": 0, "delivered": 1, "failed": 0}
+    ]
+    assert api.get(f"/api/v1/runs/?source={other.pk}").json()["count"] == 1
+    assert api.get("/api/v1/runs/?status=partial").json()["count"] == 1
+
+
+def test_it_lists_a_runs_rejected_records_whole(api, orders, post):
+    run = post(orders, [{"order_id": "x", "email": "a@example.com", "extra": True}]).json()["run"]
+    body = api.get(f"/api/v1/runs/{run}/errors/").json()
+    assert body["count"] == 1
+    error = body["results"][0]
+    assert error["record"] == {"order_id": "x", "email": "a@example.com", "extra": True}
+    assert error["index"] == 0 and error["errors"][0]["field"] == "order_id"
+
+
+def test_an_unknown_run_is_404(api):
+    assert api.get("/api/v1/runs/999/").status_code == 404
