@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format bench serve migrate clean
+.PHONY: run test test-postgres lint format bench serve migrate clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: $(VENV)/.dev
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
+## test-postgres: the suite again on PostgreSQL + Redis (DATABASE_URL=postgres://..., REDIS_URL);
+## .ci/run starts throwaway ones on 127.0.0.1 and calls this
+test-postgres: $(VENV)/.dev
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*|pgsql://*) ;; \
+	  *) echo "test-postgres: set DATABASE_URL=postgres://... (and REDIS_URL=redis://...)" >&2; exit 2;; esac
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -34,8 +41,21 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 
 ## bench: every benchmark in bench/, results rewritten into docs/benchmarks.md
+## (the load test also runs on PostgreSQL when DATABASE_URL names one)
 bench: $(VENV)/.dev
 	$(PY) bench/run_all.py
+
+## serve: production serving, DEBUG off: gunicorn (WEB_CONCURRENCY processes, default
+## 2 x cores + 1, on BIND, default 127.0.0.1:$(PORT)) and the qcluster workers, until Ctrl-C.
+## Needs SECRET_KEY; see docs/deploy.md for running each tier on its own.
+serve: $(VENV)/.runtime
+	DEBUG=False $(PY) manage.py migrate --noinput
+	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=False $(PY) manage.py check --deploy
+	export DEBUG=False PORT=$(PORT); trap 'kill 0' INT TERM; \
+	$(PY) manage.py qcluster & \
+	$(VENV)/bin/gunicorn -c osmosproject/gunicorn.conf.py osmosproject.wsgi & \
+	wait
 
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate

@@ -83,7 +83,9 @@ def _with_masked_params(url: str, params: dict[str, Any]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def render_requests(connector, records: list[dict], *, idempotency_key: str) -> list[OutboundRequest]:
+def render_requests(
+    connector, records: list[dict], *, idempotency_key: str
+) -> list[OutboundRequest]:
     """The requests that would carry `records`: one per record, or one per `batch_size` records."""
     size = max(1, connector.batch_size)
     return [

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from connectors.models import Connector
 from mailbox import arrivals
+from mailbox.expressions import IsoTimestamp
 
 # Purges delete in batches so a big backlog never holds the write lock for long.
 PURGE_BATCH = 5_000
@@ -35,11 +36,10 @@ class MailboxRecordQuerySet(models.QuerySet):
         """Records of one mailbox past a position, oldest first: the keyset read every poll makes."""
         return self.filter(mailbox_id=mailbox_id, seq__gt=position).order_by("seq")
 
-    def page(self, mailbox_id: int, position: int, limit: int) -> list[tuple]:
-        """Up to `limit + 1` rows of (seq, created_at, data): the extra row only says "there is more"."""
-        return list(
-            self.after(mailbox_id, position).values_list("seq", "created_at", "data")[: limit + 1]
-        )
+    def page(self, mailbox_id: int, position: int, limit: int) -> list[tuple[int, str, str]]:
+        """Up to `limit + 1` rows of (seq, ISO created_at, JSON text); the extra row says "there is more"."""
+        rows = self.after(mailbox_id, position).annotate(created=IsoTimestamp("created_at"))
+        return list(rows.values_list("seq", "created", "data")[: limit + 1])
 
     def exists_after(self, mailbox_id: int, position: int) -> bool:
         return self.filter(mailbox_id=mailbox_id, seq__gt=position).exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,15 +22,9 @@ from connectors.schema import get_path
 @dataclass(frozen=True)
 class MailboxPage:
     mailbox: Connector
-    rows: list[tuple[int, datetime, str]]  # (seq, created_at, JSON text)
+    rows: list[tuple[int, str, str]]  # (seq, created_at as ISO 8601 text, JSON text)
     next_cursor: str
     has_more: bool
-
-
-def iso(moment: datetime) -> str:
-    """The timestamp as DRF writes it: ISO 8601 with `Z` for UTC."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MailboxJSONRenderer(BaseRenderer):
@@ -41,7 +34,7 @@ class MailboxJSONRenderer(BaseRenderer):
 
     def render(self, data: MailboxPage, accepted_media_type=None, renderer_context=None) -> bytes:
         records = ",".join(
-            f'{{"id":{seq},"created_at":"{iso(created_at)}","data":{text}}}'
+            f'{{"id":{seq},"created_at":"{created_at}","data":{text}}}'
             for seq, created_at, text in data.rows
         )
         return b"".join(

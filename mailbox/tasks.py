@@ -17,7 +17,9 @@ def purge_acknowledged() -> int:
     Returns how many records were deleted.
     """
     purged = 0
-    for mailbox in Connector.objects.filter(kind=Connector.Kind.MAILBOX).only("pk", "retention_days"):
+    for mailbox in Connector.objects.filter(kind=Connector.Kind.MAILBOX).only(
+        "pk", "retention_days"
+    ):
         purged += purge_acknowledged_records(mailbox)
     if purged:
         log.info("Purged %d acknowledged mailbox records", purged)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from connectors import http
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
-from pipelines.models import Delivery, DeliveryAttempt
+from pipelines.models import Delivery, DeliveryAttempt, Run
 
 logger = logging.getLogger("pipelines.delivery")
 
@@ -39,6 +39,37 @@ CONCURRENCY_POLL_SECONDS = 0.1
 REQUEUE_AFTER = timedelta(minutes=5)
 SWEEP_LIMIT = 5000
 EXCERPT_BYTES = 4096
+# What an attempt reads: loading every column of the destination costs more than the request.
+CLAIM_FIELDS = (
+    "status",
+    "records",
+    "attempts",
+    "attempts_before_replay",
+    "lease_expires_at",
+    "pipeline_id",
+    "run_id",
+    *(
+        f"destination__{name}"
+        for name in (
+            "enabled",
+            "url",
+            "method",
+            "auth",
+            "timeout_seconds",
+            "variables",
+            "batch_size",
+            "body_template",
+            "max_attempts",
+            "initial_backoff_seconds",
+            "signing_secret",
+            "previous_signing_secret",
+            "rate_limit_per_second",
+            "max_concurrency",
+            "disable_after_failing_days",
+            "failing_since",
+        )
+    ),
+)
 
 
 def lease_seconds(destination: Connector) -> int:
@@ -105,7 +136,9 @@ def deliver(delivery_id: int) -> str | None:
             destination, delivery.records, idempotency_key=delivery.idempotency_key
         )
     except RenderError as exc:
-        return finish(delivery, attempt, Outcome("fail", error=str(exc), about_destination=False), 0)
+        return finish(
+            delivery, attempt, Outcome("fail", error=str(exc), about_destination=False), 0
+        )
     shown = request.masked()
     attempt.request_method = shown["method"]
     attempt.request_url = shown["url"][:2000]
@@ -137,19 +170,22 @@ def claim(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
 
 def _claim_once(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | float | None:
     now = timezone.now()
-    delivery = (
-        Delivery.objects.select_related("destination", "run")
+    found = list(
+        Delivery.objects.select_related("destination")
+        .only(*CLAIM_FIELDS)
         .filter(pk=delivery_id)
         .due(now)
-        .first()
     )
-    if delivery is None:
+    if not found:
         return None
+    delivery = found[0]
     destination = delivery.destination
     if not destination.enabled:
         # Disabled (by hand, or for answering 410): the delivery waits. The sweeper skips it
         # while the destination is disabled and queues it at the first sweep after.
-        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(next_attempt_at=now)
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
+            next_attempt_at=now
+        )
         return None
     expired = delivery.status == Delivery.Status.DELIVERING
     if expired and delivery.round_attempts >= destination.max_attempts:
@@ -172,7 +208,10 @@ def _claim_once(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | float | 
         _close_lost_attempt(delivery)
     delivery.status = Delivery.Status.DELIVERING
     delivery.attempts += 1
-    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
+    attempt = DeliveryAttempt(delivery=delivery, number=delivery.attempts, started_at=now)
+    if destination.rate_limit_per_second:
+        # Written now, not when it ends, so that attempts in flight count against the rate.
+        attempt.save()
     return delivery, attempt
 
 
@@ -213,9 +252,14 @@ def _defer(delivery_id: int, seconds: float) -> None:
 
 
 def _close_lost_attempt(delivery: Delivery) -> None:
-    DeliveryAttempt.objects.filter(
-        delivery=delivery, number=delivery.attempts, duration_ms__isnull=True, error=""
-    ).update(error="The worker stopped during this attempt (its lease expired).")
+    """Log the attempt whose worker died (usually written only when an attempt ends)."""
+    error = "The worker stopped during this attempt (its lease expired)."
+    lost = delivery.lease_expires_at - timedelta(seconds=lease_seconds(delivery.destination))
+    attempt, created = DeliveryAttempt.objects.get_or_create(
+        delivery=delivery, number=delivery.attempts, defaults={"started_at": lost, "error": error}
+    )
+    if not created and attempt.duration_ms is None and not attempt.error:
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(error=error)
 
 
 def _give_up_after_crashes(delivery: Delivery, now) -> None:
@@ -235,7 +279,9 @@ def _give_up_after_crashes(delivery: Delivery, now) -> None:
 # --- Recording --------------------------------------------------------------------------------
 
 
-def finish(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome, duration_ms: float) -> str | None:
+def finish(
+    delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome, duration_ms: float
+) -> str | None:
     """Record the attempt and move the delivery on; None if our lease was lost meanwhile."""
     now = timezone.now()
     destination = delivery.destination
@@ -253,7 +299,9 @@ def finish(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome, durat
         )
         attempt.duration_ms = round(duration_ms)
         attempt.status_code = outcome.status_code
-        attempt.error = outcome.error if moved else f"{outcome.error} (lease lost: not counted)".strip()
+        attempt.error = (
+            outcome.error if moved else f"{outcome.error} (lease lost: not counted)".strip()
+        )
         attempt.response_excerpt = outcome.excerpt
         attempt.save()
         if not moved:
@@ -287,8 +335,10 @@ def _next_state(delivery: Delivery, outcome: Outcome, now) -> tuple[str, dict]:
 
 
 def _count(delivery: Delivery, *, delivered: int = 0, failed: int = 0) -> None:
-    if delivery.run is not None:
-        delivery.run.count_delivery(delivery.pipeline_id, delivered=delivered, failed=failed)
+    if delivery.run_id is not None:
+        Run(pk=delivery.run_id).count_delivery(
+            delivery.pipeline_id, delivered=delivered, failed=failed
+        )
 
 
 def _update_health(destination: Connector, outcome: Outcome, now) -> None:
@@ -298,11 +348,16 @@ def _update_health(destination: Connector, outcome: Outcome, now) -> None:
             Connector.objects.filter(pk=destination.pk).update(failing_since=None)
         return
     if outcome.verdict == "gone":
-        disable(destination, f"It answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC: the endpoint no longer exists.")
+        disable(
+            destination,
+            f"It answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC: the endpoint no longer exists.",
+        )
         return
     since = destination.failing_since
     if since is None:
-        Connector.objects.filter(pk=destination.pk, failing_since__isnull=True).update(failing_since=now)
+        Connector.objects.filter(pk=destination.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
     elif now - since >= timedelta(days=destination.disable_after_failing_days):
         disable(
             destination,
@@ -352,7 +407,9 @@ def sweep(now=None) -> int:
     """Queue a task for each due delivery that has none; the number queued."""
     now = now or timezone.now()
     ids = list(
-        Delivery.objects.to_sweep(now).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_LIMIT]
+        Delivery.objects.to_sweep(now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
     if ids:
         Delivery.objects.filter(pk__in=ids).update(queued_at=now)

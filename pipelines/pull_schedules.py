@@ -29,11 +29,24 @@ def schedule_name(connector_id: int) -> str:
 
 def wanted_schedule(connector: Connector) -> dict | None:
     """The Schedule fields this connector calls for, or None when it should have no schedule."""
-    if connector.kind != Connector.Kind.HTTP_SOURCE or not connector.enabled or not connector.schedule:
+    if (
+        connector.kind != Connector.Kind.HTTP_SOURCE
+        or not connector.enabled
+        or not connector.schedule
+    ):
         return None
-    fields = {"func": PULL_TASK, "args": f"{connector.pk}, 'schedule'", "minutes": None, "cron": None}
+    fields = {
+        "func": PULL_TASK,
+        "args": f"{connector.pk}, 'schedule'",
+        "minutes": None,
+        "cron": None,
+    }
     if "every_minutes" in connector.schedule:
-        return {**fields, "schedule_type": Schedule.MINUTES, "minutes": connector.schedule["every_minutes"]}
+        return {
+            **fields,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": connector.schedule["every_minutes"],
+        }
     return {**fields, "schedule_type": Schedule.CRON, "cron": connector.schedule["cron"]}
 
 
@@ -56,7 +69,9 @@ def sync_schedule(connector: Connector) -> Schedule | None:
         return None
     schedule = Schedule.objects.filter(name=name).first()
     if schedule is None:
-        return Schedule.objects.create(name=name, repeats=-1, next_run=next_run(fields, created=True), **fields)
+        return Schedule.objects.create(
+            name=name, repeats=-1, next_run=next_run(fields, created=True), **fields
+        )
     if any(getattr(schedule, key) != value for key, value in fields.items()):
         for key, value in fields.items():
             setattr(schedule, key, value)
@@ -75,7 +90,9 @@ def sync_all_schedules() -> None:
 
 
 @receiver(post_save, sender=Connector, dispatch_uid="pull_schedules.connector_saved")
-def connector_saved(sender, instance: Connector, raw: bool = False, update_fields=None, **kwargs) -> None:
+def connector_saved(
+    sender, instance: Connector, raw: bool = False, update_fields=None, **kwargs
+) -> None:
     if raw or (update_fields is not None and not SCHEDULE_FIELDS & set(update_fields)):
         return
     sync_schedule(instance)

@@ -28,11 +28,9 @@ def enqueue_delivery(delivery_id: int) -> None:
 
 
 def deliver(delivery_id: int) -> str | None:
-    delivery = Delivery.objects.filter(pk=delivery_id).only("pk").first()
-    if delivery is None:
-        return None
     try:
-        return delivery.attempt()
+        # No reload here: the claim loads the row with the guarded query it needs anyway.
+        return Delivery(pk=delivery_id).attempt()
     except Exception:
         # A lease is held; when it expires the sweeper hands the delivery to another worker.
         logger.exception("delivery=%s attempt crashed", delivery_id)
@@ -66,7 +64,9 @@ def purge_old_runs() -> dict[str, int]:
     return purged
 
 
-def pull_source(connector_id: int, trigger: str = Run.Trigger.SCHEDULE, run_id: int | None = None) -> None:
+def pull_source(
+    connector_id: int, trigger: str = Run.Trigger.SCHEDULE, run_id: int | None = None
+) -> None:
     from pipelines.pulling import pull
 
     connector = Connector.objects.filter(pk=connector_id).first()
@@ -89,4 +89,9 @@ def sample_source(connector_id: int, pages: int = 3) -> dict | None:
         return read_sample(connector, pages)
     except Exception:
         logger.exception("source=%s sample crashed", connector_id)
-        return {"ok": False, "error": "The test read failed inside the worker.", "requests": [], "records": []}
+        return {
+            "ok": False,
+            "error": "The test read failed inside the worker.",
+            "requests": [],
+            "records": [],
+        }

@@ -82,3 +82,12 @@ def test_it_infers_json_numbers_and_booleans():
 def test_it_proposes_nothing_without_object_samples():
     assert infer_schema([]) == []
     assert infer_schema([1, "a", None]) == []
+
+
+def test_it_keeps_flat_dotted_headers_and_drops_the_nested_duplicate():
+    records = [{"a.b": "1", "a": {"b": 2, "c": "x"}, "d.e": {"f": 1}}]
+    assert infer_schema(records) == [
+        FieldSpec("a.b", "integer", required=True),
+        FieldSpec("a.c", "string", required=True),
+        FieldSpec("d.e", "json", required=True),
+    ]

@@ -158,3 +158,11 @@ def test_it_builds_field_specs_from_the_api_form_and_back():
     spec = FieldSpec.from_dict({"name": "identifiers.email", "type": "email", "required": True})
     assert spec == FieldSpec("identifiers.email", "email", required=True)
     assert spec.to_dict() == {"name": "identifiers.email", "type": "email", "required": True}
+
+
+def test_it_reads_a_flat_csv_header_as_the_nested_field_it_names():
+    schema = CompiledSchema([FieldSpec("identifiers.email", "email", required=True)])
+    assert schema.validate({"identifiers.email": " a@b.co", "x": "1"}) == (
+        {"x": "1", "identifiers": {"email": "a@b.co"}},
+        [],
+    )

@@ -44,7 +44,9 @@ def test_an_unknown_slug_is_404(db, client):
 
 
 def test_a_rotated_token_stops_working_and_cursors_survive(outbox, poll):
-    put(outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"})
+    put(
+        outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"}
+    )
     cursor = poll(outbox, limit=1).json()["next"]
     old_token = outbox.token
 

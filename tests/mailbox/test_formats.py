@@ -9,7 +9,9 @@ from tests.mailbox.conftest import put
 
 
 def test_ndjson_is_one_record_per_line_with_the_cursor_in_headers(outbox, poll):
-    put(outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"})
+    put(
+        outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"}
+    )
     put(outbox, {"order_id": 3, "email": "c@example.com"})
 
     response = poll(outbox, accept="application/x-ndjson", limit=2)
@@ -91,7 +93,9 @@ def test_the_stored_json_text_is_passed_on_byte_for_byte(outbox, poll):
 
     response = poll(outbox, accept="application/x-ndjson")
 
-    assert response.content == orjson.dumps(
-        {"order_id": 1, "email": "a@example.com", "customer": {"name": "Zoë 🚀"}}
-    ) + b"\n"
+    assert (
+        response.content
+        == orjson.dumps({"order_id": 1, "email": "a@example.com", "customer": {"name": "Zoë 🚀"}})
+        + b"\n"
+    )
     assert '"data":{"order_id":1,' in poll(outbox).content.decode()

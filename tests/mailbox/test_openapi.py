@@ -14,7 +14,11 @@ def test_the_schema_documents_the_poll(db, schema):
     poll = schema["paths"]["/api/v1/mailbox/{slug}/"]["get"]
 
     assert {"after", "limit", "wait", "consumer"} <= {p["name"] for p in poll["parameters"]}
-    assert set(poll["responses"]["200"]["content"]) == {"application/json", "application/x-ndjson", "text/csv"}
+    assert set(poll["responses"]["200"]["content"]) == {
+        "application/json",
+        "application/x-ndjson",
+        "text/csv",
+    }
     page = schema["components"]["schemas"]["MailboxPage"]["properties"]
     assert set(page) == {"records", "next", "has_more"}
 

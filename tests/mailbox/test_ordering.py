@@ -20,7 +20,13 @@ def test_a_reader_paging_beside_concurrent_writers_sees_every_record_once_in_ord
         try:
             start.wait()
             for batch in range(BATCHES):
-                put(outbox, *({"order_id": batch, "email": f"w{writer}-{i}@example.com"} for i in range(1 + batch % 3)))
+                put(
+                    outbox,
+                    *(
+                        {"order_id": batch, "email": f"w{writer}-{i}@example.com"}
+                        for i in range(1 + batch % 3)
+                    ),
+                )
         except Exception as exc:  # surfaced by the assertion below, not lost in the thread
             failures.append(exc)
         finally:

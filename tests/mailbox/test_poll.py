@@ -10,7 +10,9 @@ def ids(response) -> list[int]:
 
 
 def test_it_returns_waiting_records_in_order_of_arrival(outbox, poll):
-    put(outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"})
+    put(
+        outbox, {"order_id": 1, "email": "a@example.com"}, {"order_id": 2, "email": "b@example.com"}
+    )
     put(outbox, {"order_id": 3, "email": "c@example.com", "customer": {"name": "Charlie"}})
 
     response = poll(outbox)

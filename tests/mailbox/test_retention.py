@@ -67,12 +67,20 @@ def test_a_mailbox_nobody_has_read_keeps_everything(outbox):
 def test_it_waits_for_every_consumer(outbox, poll, ack):
     with time_machine.travel(MONDAY, tick=False):
         put(outbox, order(1), order(2), order(3))
-        poll(outbox, consumer="crm")  # crm is known from its first read, though it acknowledged nothing
-        ack(outbox, {"cursor": poll(outbox, consumer="billing").json()["next"], "consumer": "billing"})
+        poll(
+            outbox, consumer="crm"
+        )  # crm is known from its first read, though it acknowledged nothing
+        ack(
+            outbox,
+            {"cursor": poll(outbox, consumer="billing").json()["next"], "consumer": "billing"},
+        )
 
     with time_machine.travel(MONDAY + timedelta(days=30), tick=False):
         assert purge_acknowledged() == 0
-        ack(outbox, {"cursor": poll(outbox, consumer="crm", limit=1).json()["next"], "consumer": "crm"})
+        ack(
+            outbox,
+            {"cursor": poll(outbox, consumer="crm", limit=1).json()["next"], "consumer": "crm"},
+        )
         assert purge_acknowledged() == 1
 
     assert kept(outbox) == [2, 3]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from mailbox.models import MailboxRecord
+
 import orjson
 from werkzeug import Response
 
 from connectors.models import Connector
-from mailbox.models import MailboxRecord
 from tests.helpers import make_connector, make_pipeline
 
 ITEM_FIELDS = [
@@ -22,7 +23,9 @@ def items(count: int, start: int = 1) -> list[dict]:
 
 def make_source(url: str, fields: list[dict] | None = None, **config) -> Connector:
     config.setdefault("method", "GET")
-    return make_connector("http_source", "Items API", ITEM_FIELDS if fields is None else fields, url=url, **config)
+    return make_connector(
+        "http_source", "Items API", ITEM_FIELDS if fields is None else fields, url=url, **config
+    )
 
 
 def source_into_mailbox(url: str, **config) -> tuple[Connector, Connector]:
@@ -38,11 +41,16 @@ def source_into_mailbox(url: str, **config) -> tuple[Connector, Connector]:
 
 
 def mailbox_ids(box: Connector) -> list[int]:
-    return [orjson.loads(r.data)["id"] for r in MailboxRecord.objects.filter(mailbox=box).order_by("seq")]
+    return [
+        orjson.loads(r.data)["id"]
+        for r in MailboxRecord.objects.filter(mailbox=box).order_by("seq")
+    ]
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(data), status=status, headers=headers, content_type="application/json")
+    return Response(
+        orjson.dumps(data), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def queries(httpserver) -> list[dict]:

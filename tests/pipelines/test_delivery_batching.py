@@ -17,7 +17,9 @@ def _private_destinations(settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = True
 
 
-def test_it_sends_seven_records_in_three_requests(db, httpserver, django_capture_on_commit_callbacks):
+def test_it_sends_seven_records_in_three_requests(
+    db, httpserver, django_capture_on_commit_callbacks
+):
     httpserver.expect_request("/bulk").respond_with_data("", status=200)
     destination = make_destination(httpserver.url_for("/bulk"), batch_size=3)
     source = make_connector("ingest_endpoint", "Orders", [{"name": "id", "type": "integer"}])
@@ -28,7 +30,11 @@ def test_it_sends_seven_records_in_three_requests(db, httpserver, django_capture
         pipeline.process([{"id": n} for n in range(1, 8)], run)
 
     bodies = [json.loads(request.data) for request, _ in httpserver.log]
-    assert bodies == [[{"id": 1}, {"id": 2}, {"id": 3}], [{"id": 4}, {"id": 5}, {"id": 6}], [{"id": 7}]]
+    assert bodies == [
+        [{"id": 1}, {"id": 2}, {"id": 3}],
+        [{"id": 4}, {"id": 5}, {"id": 6}],
+        [{"id": 7}],
+    ]
     keys = {request.headers["Idempotency-Key"] for request, _ in httpserver.log}
     assert keys == {str(pk) for pk in Delivery.objects.values_list("pk", flat=True)}
     run.refresh_from_db()

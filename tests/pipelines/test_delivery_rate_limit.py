@@ -37,7 +37,9 @@ def test_it_waits_for_a_free_slot_then_leaves_it_to_the_sweeper(db, httpserver, 
     destination = make_destination(httpserver.url_for("/hooks"), max_concurrency=1)
     busy = make_delivery(destination, [{"id": 1}])
     Delivery.objects.filter(pk=busy.pk).update(
-        status=Delivery.Status.DELIVERING, attempts=1, lease_expires_at=timezone.now() + timedelta(minutes=1)
+        status=Delivery.Status.DELIVERING,
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
     )
     waiting = make_delivery(destination, [{"id": 2}])
 

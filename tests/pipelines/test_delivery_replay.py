@@ -26,7 +26,9 @@ def given_up(delivery: Delivery, status: str, attempts: int) -> Delivery:
 
 
 def test_it_fails_a_400_at_once_and_replays_it(api, httpserver, django_capture_on_commit_callbacks):
-    httpserver.expect_ordered_request("/hooks").respond_with_json({"error": "bad email"}, status=400)
+    httpserver.expect_ordered_request("/hooks").respond_with_json(
+        {"error": "bad email"}, status=400
+    )
     httpserver.expect_ordered_request("/hooks").respond_with_data("", status=200)
     destination = make_destination(httpserver.url_for("/hooks"))
     delivery = make_delivery(destination, [{"id": 1}])
@@ -64,14 +66,18 @@ def test_it_needs_staff_to_replay(db, anonymous, httpserver):
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.DEAD)
 
     assert anonymous.post(f"/api/v1/deliveries/{delivery.pk}/replay/").status_code in (401, 403)
-    assert anonymous.post("/api/v1/deliveries/replay-dead/", {"since": "2026-01-01T00:00:00Z"}).status_code in (
+    assert anonymous.post(
+        "/api/v1/deliveries/replay-dead/", {"since": "2026-01-01T00:00:00Z"}
+    ).status_code in (
         401,
         403,
     )
 
 
 def test_it_fails_a_redirect(db, httpserver):
-    httpserver.expect_request("/hooks").respond_with_data("", status=301, headers={"Location": "/elsewhere"})
+    httpserver.expect_request("/hooks").respond_with_data(
+        "", status=301, headers={"Location": "/elsewhere"}
+    )
     destination = make_destination(httpserver.url_for("/hooks"))
     delivery = make_delivery(destination, [{"id": 1}])
 
@@ -88,7 +94,9 @@ def test_it_replays_the_dead_since_a_time(api, httpserver, django_capture_on_com
         old = given_up(make_delivery(destination, [{"id": 1}]), Delivery.Status.DEAD, attempts=8)
     with time_machine.travel(datetime(2026, 3, 3, tzinfo=UTC), tick=False):
         recent = given_up(make_delivery(destination, [{"id": 2}]), Delivery.Status.DEAD, attempts=8)
-        failed = given_up(make_delivery(destination, [{"id": 3}]), Delivery.Status.FAILED, attempts=1)
+        failed = given_up(
+            make_delivery(destination, [{"id": 3}]), Delivery.Status.FAILED, attempts=1
+        )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
@@ -106,7 +114,9 @@ def test_it_replays_the_dead_since_a_time(api, httpserver, django_capture_on_com
     assert recent.attempt_log.get().number == 9
 
 
-def test_it_gives_a_replayed_delivery_a_fresh_round_of_attempts(db, httpserver, django_capture_on_commit_callbacks):
+def test_it_gives_a_replayed_delivery_a_fresh_round_of_attempts(
+    db, httpserver, django_capture_on_commit_callbacks
+):
     httpserver.expect_request("/hooks").respond_with_data("", status=503)
     destination = make_destination(httpserver.url_for("/hooks"), max_attempts=2)
     delivery = given_up(make_delivery(destination, [{"id": 1}]), Delivery.Status.DEAD, attempts=2)

@@ -18,7 +18,9 @@ def _private_destinations(settings):
 
 
 def test_it_renders_url_and_headers_per_record(db, httpserver):
-    httpserver.expect_request("/accounts/acme/events", method="PUT").respond_with_data("", status=204)
+    httpserver.expect_request("/accounts/acme/events", method="PUT").respond_with_data(
+        "", status=204
+    )
     destination = make_destination(
         httpserver.url_for("/accounts/{{ account }}/events"),
         headers=[{"name": "X-Tenant", "value": "{{ account }}-{{ region }}"}],
@@ -50,7 +52,8 @@ def test_it_fails_a_record_missing_a_url_placeholder(db, httpserver):
 def test_it_applies_basic_auth(db, httpserver):
     httpserver.expect_request("/hooks").respond_with_data("", status=200)
     destination = make_destination(
-        httpserver.url_for("/hooks"), auth={"type": "basic", "username": "alice", "password": "s3cret"}
+        httpserver.url_for("/hooks"),
+        auth={"type": "basic", "username": "alice", "password": "s3cret"},
     )
     deliver(make_delivery(destination, [{"id": 1}]).pk)
 
@@ -59,9 +62,12 @@ def test_it_applies_basic_auth(db, httpserver):
 
 
 def test_it_applies_an_api_key_in_the_query_and_masks_it(db, httpserver):
-    httpserver.expect_request("/hooks", query_string="api_key=k-123").respond_with_data("", status=200)
+    httpserver.expect_request("/hooks", query_string="api_key=k-123").respond_with_data(
+        "", status=200
+    )
     destination = make_destination(
-        httpserver.url_for("/hooks"), auth={"type": "api_key", "in": "query", "name": "api_key", "value": "k-123"}
+        httpserver.url_for("/hooks"),
+        auth={"type": "api_key", "in": "query", "name": "api_key", "value": "k-123"},
     )
     delivery = make_delivery(destination, [{"id": 1}])
 
@@ -94,7 +100,9 @@ def test_it_masks_secrets_in_what_it_shows(db, httpserver):
 
 
 def test_it_refuses_a_body_template_that_is_not_json(db, httpserver):
-    destination = make_destination(httpserver.url_for("/hooks"), body_template='{"name": "{{ name }}"')
+    destination = make_destination(
+        httpserver.url_for("/hooks"), body_template='{"name": "{{ name }}"'
+    )
     delivery = make_delivery(destination, [{"id": 1, "name": "Al"}])
 
     assert deliver(delivery.pk) == Delivery.Status.FAILED

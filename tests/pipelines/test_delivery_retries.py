@@ -46,7 +46,9 @@ def test_it_delivers_once_after_two_503s_backing_off(db, httpserver):
     assert delivery.status == Delivery.Status.DELIVERED
     assert delivery.attempts == 3
     assert [a.status_code for a in delivery.attempt_log.all()] == [503, 503, 200]
-    assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {str(delivery.pk)}
+    assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {
+        str(delivery.pk)
+    }
     assert len(httpserver.log) == 3
     delivery.run.refresh_from_db()
     assert (delivery.run.delivered, delivery.run.failed) == (1, 0)
@@ -54,7 +56,9 @@ def test_it_delivers_once_after_two_503s_backing_off(db, httpserver):
 
 def test_it_gives_up_after_max_attempts(db, httpserver):
     httpserver.expect_request("/hooks").respond_with_data("down", status=503)
-    destination = make_destination(httpserver.url_for("/hooks"), max_attempts=3, initial_backoff_seconds=1)
+    destination = make_destination(
+        httpserver.url_for("/hooks"), max_attempts=3, initial_backoff_seconds=1
+    )
 
     with time_machine.travel(START, tick=False) as traveller:
         delivery = make_delivery(destination, [{"id": 1}])

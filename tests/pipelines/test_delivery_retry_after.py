@@ -43,7 +43,9 @@ def test_it_waits_as_long_as_retry_after_says(db, httpserver):
 
 
 def test_it_caps_a_huge_retry_after(db, httpserver):
-    httpserver.expect_request("/hooks").respond_with_data("", status=503, headers={"Retry-After": "999999"})
+    httpserver.expect_request("/hooks").respond_with_data(
+        "", status=503, headers={"Retry-After": "999999"}
+    )
     destination = make_destination(httpserver.url_for("/hooks"))
 
     with time_machine.travel(START, tick=False):

@@ -28,7 +28,7 @@ def test_it_refuses_a_loopback_destination(db, httpserver, settings, host):
 
 def test_it_refuses_a_private_address_rendered_from_the_record(db, httpserver, settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = False
-    destination = make_destination("http://{{ host }}:%d/hooks" % httpserver.port)
+    destination = make_destination("http://{{ host }}:" + str(httpserver.port) + "/hooks")
     delivery = make_delivery(destination, [{"id": 1, "host": "127.0.0.1"}])
 
     assert deliver(delivery.pk) == Delivery.Status.FAILED

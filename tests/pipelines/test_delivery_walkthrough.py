@@ -48,7 +48,9 @@ def test_it_delivers_an_ingested_order_to_customerio(
             "name": "Customer.io transactional",
             "kind": "http_destination",
             "schema": {"fields": CUSTOMERIO_FIELDS},
-            "url": httpserver.url_for("/v1/campaigns/{{ campaign_id }}/actions/{{ action_id }}/send"),
+            "url": httpserver.url_for(
+                "/v1/campaigns/{{ campaign_id }}/actions/{{ action_id }}/send"
+            ),
             "method": "POST",
             "headers": [{"name": "Authorization", "value": "Bearer 7f3c-secret", "secret": True}],
             "batch_size": 1,
@@ -103,7 +105,9 @@ def test_it_delivers_an_ingested_order_to_customerio(
     run = Run.objects.get(pk=accepted.json()["run"])
     assert (run.accepted, run.delivered, run.failed) == (1, 1, 0)
 
-    listed = api.get(f"/api/v1/deliveries/?pipeline={pipeline.json()['id']}&status=delivered").json()
+    listed = api.get(
+        f"/api/v1/deliveries/?pipeline={pipeline.json()['id']}&status=delivered"
+    ).json()
     attempt = listed["results"][0]["attempt_log"][0]
     assert attempt["status_code"] == 200
     assert attempt["request_headers"]["Authorization"] == "********"

@@ -53,7 +53,9 @@ def test_it_completes_a_delivery_whose_worker_was_killed(httpserver, settings):
         "ALLOW_PRIVATE_DESTINATIONS": "True",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER.format(delivery_id=delivery.pk)], cwd=django_settings.BASE_DIR, env=env
+        [sys.executable, "-c", WORKER.format(delivery_id=delivery.pk)],
+        cwd=django_settings.BASE_DIR,
+        env=env,
     )
     try:
         assert arrived.wait(20), "the worker never sent its request"
@@ -80,7 +82,9 @@ def test_it_completes_a_delivery_whose_worker_was_killed(httpserver, settings):
     assert "worker stopped" in first.error
     assert second.status_code == 200
     assert len(httpserver.log) == 2
-    assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {str(delivery.pk)}
+    assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {
+        str(delivery.pk)
+    }
     delivery.run.refresh_from_db()
     assert (delivery.run.delivered, delivery.run.failed) == (1, 0)
 

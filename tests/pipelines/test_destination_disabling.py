@@ -39,7 +39,9 @@ def test_it_disables_a_destination_that_answers_410(db, httpserver):
 
 def test_it_sends_the_waiting_deliveries_once_enabled_again(db, httpserver):
     httpserver.expect_request("/hooks").respond_with_data("", status=200)
-    destination = make_destination(httpserver.url_for("/hooks"), enabled=False, disabled_reason="410")
+    destination = make_destination(
+        httpserver.url_for("/hooks"), enabled=False, disabled_reason="410"
+    )
     with time_machine.travel(START, tick=False) as traveller:
         delivery = make_delivery(destination, [{"id": 1}])
         traveller.shift(1)
@@ -55,7 +57,10 @@ def test_it_sends_the_waiting_deliveries_once_enabled_again(db, httpserver):
 def test_it_disables_a_destination_failing_for_days(db, httpserver):
     httpserver.expect_request("/hooks").respond_with_data("", status=500)
     destination = make_destination(
-        httpserver.url_for("/hooks"), disable_after_failing_days=2, max_attempts=50, initial_backoff_seconds=3600
+        httpserver.url_for("/hooks"),
+        disable_after_failing_days=2,
+        max_attempts=50,
+        initial_backoff_seconds=3600,
     )
     with time_machine.travel(START, tick=False) as traveller:
         delivery = make_delivery(destination, [{"id": 1}])

@@ -100,7 +100,11 @@ def test_it_accepts_what_it_produced(record):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.dictionaries(st.text(max_size=6) | field_names, json_values, max_size=5), max_size=4))
+@given(
+    st.lists(
+        st.dictionaries(st.text(max_size=6) | field_names, json_values, max_size=5), max_size=4
+    )
+)
 def test_it_infers_a_schema_that_accepts_its_own_samples(samples):
     schema = CompiledSchema(infer_schema(samples))
     for sample in samples:

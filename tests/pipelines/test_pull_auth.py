@@ -17,17 +17,24 @@ def _local(settings):
 
 
 def test_it_sends_a_bearer_token(db, httpserver):
-    httpserver.expect_request("/items", headers={"Authorization": "Bearer s3cret"}).respond_with_json(items(1))
-    source, box = source_into_mailbox(httpserver.url_for("/items"), auth={"type": "bearer", "token": "s3cret"})
+    httpserver.expect_request(
+        "/items", headers={"Authorization": "Bearer s3cret"}
+    ).respond_with_json(items(1))
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), auth={"type": "bearer", "token": "s3cret"}
+    )
     assert pull(source).status == "succeeded"
     assert mailbox_ids(box) == [1]
 
 
 def test_it_sends_basic_credentials(db, httpserver):
     expected = "Basic " + base64.b64encode(b"alice:pa:ss").decode()
-    httpserver.expect_request("/items", headers={"Authorization": expected}).respond_with_json(items(1))
+    httpserver.expect_request("/items", headers={"Authorization": expected}).respond_with_json(
+        items(1)
+    )
     source, _ = source_into_mailbox(
-        httpserver.url_for("/items"), auth={"type": "basic", "username": "alice", "password": "pa:ss"}
+        httpserver.url_for("/items"),
+        auth={"type": "basic", "username": "alice", "password": "pa:ss"},
     )
     assert pull(source).status == "succeeded"
 
@@ -40,13 +47,15 @@ def test_it_sends_an_api_key_header(db, httpserver):
 
 
 def test_an_api_key_in_the_query_is_sent_but_never_shown(db, httpserver):
-    httpserver.expect_request("/items", query_string={"api_key": "k-123", "page": "1"}).respond_with_json(
-        items(2)
-    )
+    httpserver.expect_request(
+        "/items", query_string={"api_key": "k-123", "page": "1"}
+    ).respond_with_json(items(2))
     httpserver.expect_request("/items").respond_with_json({"error": "denied"}, status=403)
     auth = {"type": "api_key", "in": "query", "name": "api_key", "value": "k-123"}
     source, box = source_into_mailbox(
-        httpserver.url_for("/items"), auth=auth, pagination={"type": "page", "size": 2, "size_param": ""}
+        httpserver.url_for("/items"),
+        auth=auth,
+        pagination={"type": "page", "size": 2, "size_param": ""},
     )
     run = pull(source)
     assert mailbox_ids(box) == [1, 2]
@@ -59,7 +68,10 @@ def test_secret_headers_are_masked_in_the_failed_run(db, httpserver):
     httpserver.expect_request("/items").respond_with_json({"error": "bad key"}, status=401)
     source, _ = source_into_mailbox(httpserver.url_for("/items"))
     source.replace_headers(
-        [{"name": "X-Secret", "value": "hunter2", "secret": True}, {"name": "X-Plain", "value": "v1"}]
+        [
+            {"name": "X-Secret", "value": "hunter2", "secret": True},
+            {"name": "X-Plain", "value": "v1"},
+        ]
     )
     run = pull(source)
     assert run.status == "failed"
@@ -99,7 +111,9 @@ def test_oauth2_fetches_a_token_and_refreshes_it_after_a_401(db, httpserver):
 
 
 def test_a_refused_oauth2_token_fails_the_run(db, httpserver):
-    httpserver.expect_request("/oauth/token").respond_with_json({"error": "invalid_client"}, status=401)
+    httpserver.expect_request("/oauth/token").respond_with_json(
+        {"error": "invalid_client"}, status=401
+    )
     auth = {
         "type": "oauth2_client_credentials",
         "token_url": httpserver.url_for("/oauth/token"),

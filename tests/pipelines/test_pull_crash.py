@@ -9,7 +9,9 @@ from werkzeug import Request
 from pipelines.pulling import pull
 from tests.pipelines.source_helpers import json_response, mailbox_ids, source_into_mailbox
 
-RECORDS = [{"id": i, "name": f"n{i}", "updated_at": f"2024-05-{i:02d}T00:00:00+00:00"} for i in range(1, 7)]
+RECORDS = [
+    {"id": i, "name": f"n{i}", "updated_at": f"2024-05-{i:02d}T00:00:00+00:00"} for i in range(1, 7)
+]
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="uses an SQLite trigger")
 
@@ -64,7 +66,9 @@ def test_a_crash_mid_run_re_reads_rather_than_skips(db, httpserver, failing_mail
     assert source.state["cursor"] == "2024-05-06T00:00:00+00:00"
 
 
-def test_with_a_primary_key_the_re_read_stores_nothing_twice(db, httpserver, failing_mailbox_writes):
+def test_with_a_primary_key_the_re_read_stores_nothing_twice(
+    db, httpserver, failing_mailbox_writes
+):
     httpserver.expect_request("/orders").respond_with_handler(paged_by_cursor)
     source, box = source_into_mailbox(
         httpserver.url_for("/orders") + "?since={{ state.cursor }}",

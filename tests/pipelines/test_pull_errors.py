@@ -41,7 +41,9 @@ def test_a_5xx_is_retried(db, httpserver):
 
 def test_a_429_waits_as_retry_after_says(db, httpserver):
     httpserver.expect_request("/items").respond_with_handler(
-        answers(json_response({}, status=429, headers={"Retry-After": "1"}), json_response(items(1)))
+        answers(
+            json_response({}, status=429, headers={"Retry-After": "1"}), json_response(items(1))
+        )
     )
     source, _ = source_into_mailbox(httpserver.url_for("/items"))
     started = time.monotonic()

@@ -80,3 +80,14 @@ def test_the_lock_is_released_after_a_failed_run(db, httpserver):
     assert PullLock.holder(source) is None
     assert pull(source).status == "failed"
     assert len(httpserver.log) == 2
+
+
+def test_a_run_queued_before_the_source_was_disabled_reads_nothing(db, httpserver):
+    source, _ = source_into_mailbox(httpserver.url_for("/items"))
+    queued = Run.objects.create(source=source, trigger=Run.Trigger.MANUAL)
+    Connector.objects.filter(pk=source.pk).update(enabled=False)
+    source.refresh_from_db()
+    run = pull(source, Run.Trigger.MANUAL, queued)
+    assert run.status == "failed"
+    assert "disabled" in run.error
+    assert len(httpserver.log) == 0

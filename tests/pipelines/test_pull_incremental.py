@@ -56,7 +56,9 @@ def test_the_cursor_carries_over_to_the_next_run(db, httpserver):
 
 
 def test_numeric_cursors_compare_as_numbers(db, httpserver):
-    httpserver.expect_request("/events").respond_with_json([{"id": 9, "seq": 9}, {"id": 10, "seq": 10}])
+    httpserver.expect_request("/events").respond_with_json(
+        [{"id": 9, "seq": 9}, {"id": 10, "seq": 10}]
+    )
     source, _ = source_into_mailbox(httpserver.url_for("/events"), cursor_field="seq")
     pull(source)
     source.refresh_from_db()
@@ -66,7 +68,9 @@ def test_numeric_cursors_compare_as_numbers(db, httpserver):
 def test_the_cursor_never_moves_back(db, httpserver):
     httpserver.expect_request("/orders").respond_with_json(ORDERS[:1])
     source, _ = source_into_mailbox(
-        httpserver.url_for("/orders"), cursor_field="updated_at", state={"cursor": "2024-06-01T00:00:00Z"}
+        httpserver.url_for("/orders"),
+        cursor_field="updated_at",
+        state={"cursor": "2024-06-01T00:00:00Z"},
     )
     pull(source)
     source.refresh_from_db()
@@ -76,7 +80,9 @@ def test_the_cursor_never_moves_back(db, httpserver):
 def test_an_empty_read_keeps_the_cursor(db, httpserver):
     httpserver.expect_request("/orders").respond_with_json([])
     source, _ = source_into_mailbox(
-        httpserver.url_for("/orders"), cursor_field="updated_at", state={"cursor": "2024-05-01T00:00:00Z", "x": 1}
+        httpserver.url_for("/orders"),
+        cursor_field="updated_at",
+        state={"cursor": "2024-05-01T00:00:00Z", "x": 1},
     )
     run = pull(source)
     assert run.status == "succeeded"
@@ -100,7 +106,9 @@ def test_a_primary_key_drops_records_already_passed_on(db, httpserver):
 
 
 def test_duplicates_within_one_read_are_dropped_too(db, httpserver):
-    httpserver.expect_request("/items").respond_with_json([{"id": 1}, {"id": 1}, {"id": 2}, {"name": "no key"}])
+    httpserver.expect_request("/items").respond_with_json(
+        [{"id": 1}, {"id": 1}, {"id": 2}, {"name": "no key"}]
+    )
     source, box = source_into_mailbox(httpserver.url_for("/items"), primary_key="id", fields=[])
     run = pull(source)
     assert mailbox_ids(box)[:2] == [1, 2]
@@ -108,7 +116,9 @@ def test_duplicates_within_one_read_are_dropped_too(db, httpserver):
 
 
 def test_state_now_and_variables_fill_the_url_headers_and_body(db, httpserver):
-    httpserver.expect_request("/v2/acme/search", method="POST").respond_with_json({"hits": ORDERS[:1]})
+    httpserver.expect_request("/v2/acme/search", method="POST").respond_with_json(
+        {"hits": ORDERS[:1]}
+    )
     source, box = source_into_mailbox(
         httpserver.url_for("/v2/{{ account }}/search") + "?until={{ now }}",
         method="POST",

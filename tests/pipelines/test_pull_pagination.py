@@ -5,7 +5,13 @@ from werkzeug import Request
 
 from pipelines.models import Run
 from pipelines.pulling import pull
-from tests.pipelines.source_helpers import items, json_response, mailbox_ids, queries, source_into_mailbox
+from tests.pipelines.source_helpers import (
+    items,
+    json_response,
+    mailbox_ids,
+    queries,
+    source_into_mailbox,
+)
 
 ALL = items(250)
 
@@ -31,7 +37,13 @@ def test_it_follows_page_numbers_until_a_short_page(db, httpserver):
         return json_response(ALL[(number - 1) * size : number * size])
 
     httpserver.expect_request("/items").respond_with_handler(page)
-    pagination = {"type": "page", "param": "page", "start": 1, "size_param": "per_page", "size": 100}
+    pagination = {
+        "type": "page",
+        "param": "page",
+        "start": 1,
+        "size_param": "per_page",
+        "size": 100,
+    }
     source, box = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination)
     run = pull(source)
     assert queries(httpserver) == [
@@ -64,7 +76,9 @@ def test_it_follows_offsets_until_a_short_page(db, httpserver):
 
     httpserver.expect_request("/items").respond_with_handler(page)
     pagination = {"type": "offset", "param": "skip", "limit_param": "take", "limit": 100}
-    source, box = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination, records_path="data")
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), pagination=pagination, records_path="data"
+    )
     pull(source)
     assert queries(httpserver) == [
         {"skip": "0", "take": "100"},
@@ -83,7 +97,9 @@ def test_it_follows_a_cursor_until_it_is_null(db, httpserver):
 
     httpserver.expect_request("/items").respond_with_handler(page)
     pagination = {"type": "cursor", "param": "after", "cursor_path": "meta.next_cursor"}
-    source, box = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination, records_path="items")
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), pagination=pagination, records_path="items"
+    )
     run = pull(source)
     assert queries(httpserver) == [{}, {"after": "100"}, {"after": "200"}]
     assert mailbox_ids(box) == list(range(1, 251))
@@ -93,7 +109,9 @@ def test_it_follows_a_cursor_until_it_is_null(db, httpserver):
 def test_a_missing_cursor_ends_the_read(db, httpserver):
     httpserver.expect_request("/items").respond_with_json({"items": items(2), "meta": {}})
     pagination = {"type": "cursor", "param": "cursor", "cursor_path": "meta.next_cursor"}
-    source, _ = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination, records_path="items")
+    source, _ = source_into_mailbox(
+        httpserver.url_for("/items"), pagination=pagination, records_path="items"
+    )
     assert pull(source).status == "succeeded"
     assert len(httpserver.log) == 1
 
@@ -109,7 +127,9 @@ def test_it_follows_next_urls_absolute_and_relative(db, httpserver):
         {"data": items(1, start=5), "links": {"next": None}}
     )
     source, box = source_into_mailbox(
-        httpserver.url_for("/items"), pagination={"type": "next_url", "next_url_path": "links.next"}, records_path="data"
+        httpserver.url_for("/items"),
+        pagination={"type": "next_url", "next_url_path": "links.next"},
+        records_path="data",
     )
     pull(source)
     assert mailbox_ids(box) == [1, 2, 3, 4, 5]
@@ -118,7 +138,9 @@ def test_it_follows_next_urls_absolute_and_relative(db, httpserver):
 
 def test_a_next_url_on_another_host_is_refused(db, httpserver):
     elsewhere = httpserver.url_for("/items?page=2").replace("localhost", "127.0.0.1")
-    httpserver.expect_request("/items").respond_with_json({"data": items(2), "links": {"next": elsewhere}})
+    httpserver.expect_request("/items").respond_with_json(
+        {"data": items(2), "links": {"next": elsewhere}}
+    )
     source, box = source_into_mailbox(
         httpserver.url_for("/items"), pagination={"type": "next_url"}, records_path="data"
     )
@@ -135,7 +157,8 @@ def test_it_follows_the_link_header(db, httpserver):
         items(2), headers={"Link": f'<{base}?page=2>; rel="next", <{base}?page=3>; rel="last"'}
     )
     httpserver.expect_request("/items", query_string="page=2").respond_with_json(
-        items(2, start=3), headers={"Link": f'<{base}?page=1>; rel="first prev", </items?page=3>; rel=next'}
+        items(2, start=3),
+        headers={"Link": f'<{base}?page=1>; rel="first prev", </items?page=3>; rel=next'},
     )
     httpserver.expect_request("/items", query_string="page=3").respond_with_json(
         items(1, start=5), headers={"Link": f'<{base}?page=1>; rel="first"'}
@@ -153,7 +176,9 @@ def test_max_pages_stops_an_endless_source_with_a_clear_error(db, httpserver):
 
     httpserver.expect_request("/items").respond_with_handler(page)
     pagination = {"type": "page", "size": 10}
-    source, box = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination, max_pages=4)
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), pagination=pagination, max_pages=4
+    )
     run = pull(source)
     assert run.status == "failed"
     assert "max_pages" in run.error
@@ -164,10 +189,14 @@ def test_max_pages_stops_an_endless_source_with_a_clear_error(db, httpserver):
 
 def test_a_repeated_request_is_an_error(db, httpserver):
     httpserver.expect_request("/items").respond_with_handler(
-        lambda request: json_response({"items": items(2, start=len(httpserver.log) * 2), "next": "abc"})
+        lambda request: json_response(
+            {"items": items(2, start=len(httpserver.log) * 2), "next": "abc"}
+        )
     )
     pagination = {"type": "cursor", "param": "cursor", "cursor_path": "next"}
-    source, _ = source_into_mailbox(httpserver.url_for("/items"), pagination=pagination, records_path="items")
+    source, _ = source_into_mailbox(
+        httpserver.url_for("/items"), pagination=pagination, records_path="items"
+    )
     run = pull(source)
     assert run.status == "failed"
     assert "repeats the request of an earlier page" in run.error

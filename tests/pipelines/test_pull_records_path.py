@@ -21,7 +21,9 @@ def test_without_a_path_the_response_itself_is_the_list(db, httpserver):
 
 
 def test_a_dotted_path_finds_nested_records(db, httpserver):
-    httpserver.expect_request("/items").respond_with_json({"data": {"line-items": items(3)}, "total": 3})
+    httpserver.expect_request("/items").respond_with_json(
+        {"data": {"line-items": items(3)}, "total": 3}
+    )
     source, box = source_into_mailbox(httpserver.url_for("/items"), records_path="data.line-items")
     pull(source)
     assert mailbox_ids(box) == [1, 2, 3]
@@ -30,7 +32,9 @@ def test_a_dotted_path_finds_nested_records(db, httpserver):
 def test_a_jmespath_expression_can_filter_records(db, httpserver):
     records = [{"id": 1, "active": True}, {"id": 2, "active": False}, {"id": 3, "active": True}]
     httpserver.expect_request("/items").respond_with_json({"result": {"rows": records}})
-    source, box = source_into_mailbox(httpserver.url_for("/items"), records_path="result.rows[?active]")
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), records_path="result.rows[?active]"
+    )
     pull(source)
     assert mailbox_ids(box) == [1, 3]
 
@@ -51,7 +55,7 @@ def test_it_reads_ndjson_responses(db, httpserver):
 
 
 def test_csv_responses_become_records_by_header(db, httpserver):
-    body = "id,name\r\n1,Ada\r\n2,\"Lovelace, Ada\"\r\n"
+    body = 'id,name\r\n1,Ada\r\n2,"Lovelace, Ada"\r\n'
     httpserver.expect_request("/items.csv").respond_with_data(body, content_type="text/csv")
     source, box = source_into_mailbox(httpserver.url_for("/items.csv"))
     run = pull(source)
@@ -60,7 +64,9 @@ def test_csv_responses_become_records_by_header(db, httpserver):
 
 
 def test_records_that_break_the_source_schema_are_kept_with_the_run(db, httpserver):
-    httpserver.expect_request("/items").respond_with_json([{"id": 1}, {"id": "one"}, {"name": "no id"}])
+    httpserver.expect_request("/items").respond_with_json(
+        [{"id": 1}, {"id": "one"}, {"name": "no id"}]
+    )
     source, box = source_into_mailbox(httpserver.url_for("/items"))
     run = pull(source)
     assert (run.status, run.received, run.accepted, run.rejected) == ("partial", 3, 1, 2)
@@ -91,7 +97,9 @@ def test_a_response_that_is_not_a_list_of_records_fails_the_run(db, httpserver):
 
 
 def test_an_html_error_page_fails_the_run(db, httpserver):
-    httpserver.expect_request("/items").respond_with_data("<html>Maintenance</html>", content_type="text/html")
+    httpserver.expect_request("/items").respond_with_data(
+        "<html>Maintenance</html>", content_type="text/html"
+    )
     source, _ = source_into_mailbox(httpserver.url_for("/items"))
     run = pull(source)
     assert run.status == "failed"

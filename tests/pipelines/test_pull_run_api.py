@@ -16,7 +16,9 @@ def pipeline_of(source):
     return source.outgoing_pipelines.get()
 
 
-def test_run_now_queues_a_pull_and_answers_202_with_the_run(api, httpserver, django_capture_on_commit_callbacks):
+def test_run_now_queues_a_pull_and_answers_202_with_the_run(
+    api, httpserver, django_capture_on_commit_callbacks
+):
     httpserver.expect_request("/items").respond_with_json(items(3))
     source, box = source_into_mailbox(httpserver.url_for("/items"))
     with django_capture_on_commit_callbacks(execute=False) as queued:

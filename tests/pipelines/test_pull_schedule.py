@@ -12,7 +12,7 @@ from pipelines import tasks
 from pipelines.models import Run
 from pipelines.pull_schedules import sync_all_schedules
 from tests.helpers import make_connector
-from tests.pipelines.source_helpers import items, make_source, mailbox_ids, source_into_mailbox
+from tests.pipelines.source_helpers import items, mailbox_ids, make_source, source_into_mailbox
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,9 @@ def test_a_source_with_a_schedule_gets_a_schedule_row(db):
         -1,
     )
     assert ast.literal_eval(row.args) == (source.pk, "schedule")
-    assert row.next_run == timezone.now().replace(2024, 5, 6, 7, 0, 0, 0)  # the first pull right away
+    assert row.next_run == timezone.now().replace(
+        2024, 5, 6, 7, 0, 0, 0
+    )  # the first pull right away
 
 
 def test_changing_the_schedule_updates_the_row(db):
@@ -77,7 +79,9 @@ def test_removing_the_schedule_disabling_or_deleting_the_source_removes_the_row(
     deleted = make_source("https://api.example.com/c", schedule={"every_minutes": 5})
     deleted_id = deleted.pk
     deleted.delete()
-    assert not Schedule.objects.filter(name__in=[f"pull-source-{c}" for c in (unscheduled.pk, disabled.pk, deleted_id)]).exists()
+    assert not Schedule.objects.filter(
+        name__in=[f"pull-source-{c}" for c in (unscheduled.pk, disabled.pk, deleted_id)]
+    ).exists()
 
     disabled.enabled = True
     disabled.save()
@@ -92,7 +96,9 @@ def test_other_kinds_never_get_a_schedule(db):
 def test_sync_all_schedules_repairs_missing_and_stray_rows(db):
     source = make_source("https://api.example.com/items", schedule={"every_minutes": 10})
     Schedule.objects.filter(name__startswith="pull-source-").delete()
-    Schedule.objects.create(name="pull-source-999", func="pipelines.tasks.pull_source", args="999, 'schedule'")
+    Schedule.objects.create(
+        name="pull-source-999", func="pipelines.tasks.pull_source", args="999, 'schedule'"
+    )
     sync_all_schedules()
     names = Schedule.objects.filter(name__startswith="pull-source-").values_list("name", flat=True)
     assert list(names) == [f"pull-source-{source.pk}"]

@@ -17,7 +17,10 @@ def test_it_schedules_the_sweeper_and_the_purges(db):
     schedules = {s.name: s for s in Schedule.objects.all()}
 
     assert schedules["sweep-deliveries"].func == "pipelines.tasks.sweep_deliveries"
-    assert (schedules["sweep-deliveries"].schedule_type, schedules["sweep-deliveries"].minutes) == ("I", 1)
+    assert (schedules["sweep-deliveries"].schedule_type, schedules["sweep-deliveries"].minutes) == (
+        "I",
+        1,
+    )
     assert schedules["purge-mailboxes"].func == "mailbox.tasks.purge_acknowledged"
     assert schedules["purge-old-runs"].func == "pipelines.tasks.purge_old_runs"
     assert schedules["purge-old-runs"].schedule_type == Schedule.DAILY
@@ -39,7 +42,9 @@ def test_it_purges_runs_and_keys_past_retention(db, settings):
     source = make_connector("ingest_endpoint", "Orders")
     now = datetime(2026, 3, 2, tzinfo=UTC)
     with time_machine.travel(now - timedelta(days=31), tick=False):
-        old = Run.objects.create(source=source, trigger=Run.Trigger.INGEST, status=Run.Status.PARTIAL)
+        old = Run.objects.create(
+            source=source, trigger=Run.Trigger.INGEST, status=Run.Status.PARTIAL
+        )
         RecordError.objects.create(run=old, index=0, record={}, errors=[])
     with time_machine.travel(now - timedelta(days=3), tick=False):
         IdempotencyKey.objects.create(connector=source, key="old", body_hash="x")

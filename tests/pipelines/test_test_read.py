@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from mailbox.models import MailboxRecord
+
 import pytest
 from werkzeug import Request
 
 from connectors.secrets import MASK
-from mailbox.models import MailboxRecord
 from pipelines.models import Run
 from pipelines.pulling import read_sample
 from tests.helpers import make_connector
@@ -73,15 +74,26 @@ def test_it_reads_a_few_pages_and_infers_a_schema_storing_nothing(db, httpserver
 
 def test_it_stops_at_the_last_page(db, httpserver):
     httpserver.expect_request("/customers").respond_with_handler(two_per_page)
-    source = make_source(httpserver.url_for("/customers"), records_path="data", pagination={"type": "page", "size": 2})
+    source = make_source(
+        httpserver.url_for("/customers"),
+        records_path="data",
+        pagination={"type": "page", "size": 2},
+    )
     result = read_sample(source, pages=5)
     assert (result["more"], result["record_count"], len(result["requests"])) == (False, 5, 3)
 
 
 def test_secrets_are_masked_in_the_requests_shown(db, httpserver):
     httpserver.expect_request("/customers").respond_with_json(CUSTOMERS[:1])
-    source = make_source(httpserver.url_for("/customers"), auth={"type": "bearer", "token": "tok-1"})
-    source.replace_headers([{"name": "X-Key", "value": "k-9", "secret": True}, {"name": "Accept", "value": "application/json"}])
+    source = make_source(
+        httpserver.url_for("/customers"), auth={"type": "bearer", "token": "tok-1"}
+    )
+    source.replace_headers(
+        [
+            {"name": "X-Key", "value": "k-9", "secret": True},
+            {"name": "Accept", "value": "application/json"},
+        ]
+    )
     result = read_sample(source)
     assert result["requests"][0]["headers"] == {"X-Key": MASK, "Accept": "application/json"}
     assert result["auth"] == "bearer"
@@ -100,7 +112,11 @@ def test_a_failed_read_shows_the_error_and_the_response(db, httpserver):
 
 def test_the_test_read_endpoint_answers_with_the_sample(api, httpserver):
     httpserver.expect_request("/customers").respond_with_handler(two_per_page)
-    source = make_source(httpserver.url_for("/customers"), records_path="data", pagination={"type": "page", "size": 2})
+    source = make_source(
+        httpserver.url_for("/customers"),
+        records_path="data",
+        pagination={"type": "page", "size": 2},
+    )
     response = api.post(f"/api/v1/connectors/{source.pk}/test-read/", {"pages": 1}, format="json")
     assert response.status_code == 200
     body = response.json()

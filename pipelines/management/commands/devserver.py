@@ -29,11 +29,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        first_run = not get_user_model().objects.exists()
         login = self.ensure_admin()
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"Super Connector is starting at {url}"))
         self.stdout.write(f"  {login}")
         self.stdout.write(f"  API docs: {url}api/v1/docs/   Admin: {url}admin/")
+        if first_run:
+            from pipelines.demo import first_run_lines
+
+            for line in first_run_lines(url):
+                self.stdout.write(line)
         self.stdout.write("  Press Ctrl-C to stop the web server and the workers.")
         self.serve(host, port)
 

@@ -1,0 +1,196 @@
+"""Ingest throughput and latency through a real gunicorn, against the raw limit of this machine.
+
+The server is the production one (osmosproject/gunicorn.conf.py, DEBUG off) on an SQLite
+file; its ingest endpoint feeds a mailbox, so every accepted record is durably stored.
+The load generator keeps a few keep-alive connections busy on 127.0.0.1. The baseline, in
+the same run: the same bodies parsed with orjson, validated with the same compiled schema
+and inserted in one sqlite3 transaction per batch, without Django or HTTP.
+
+``run()`` returns a markdown section; ``python bench/bench_ingest.py`` prints it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stack import Stack  # noqa: E402
+from connectors.schema import CompiledSchema, FieldSpec  # noqa: E402
+
+FIELDS = [
+    {"name": "id", "type": "integer", "required": True},
+    {"name": "email", "type": "email", "required": True},
+    {"name": "name", "type": "string"},
+    {"name": "amount", "type": "number"},
+    {"name": "quantity", "type": "integer"},
+    {"name": "paid", "type": "boolean"},
+    {"name": "ordered_at", "type": "datetime"},
+    {"name": "country", "type": "string"},
+    {"name": "tags", "type": "json"},
+    {"name": "note", "type": "string"},
+]
+# batch size: requests sent (the larger the batch, the fewer requests for a steady figure)
+PLAN = {1: 3000, 100: 300, 1000: 60}
+CLIENTS = 2
+WARMUP_REQUESTS = 20
+TARGET_RATIO_AT_1000 = 0.5
+TARGET_P99_MS_AT_1 = 20.0
+
+
+def record(n: int) -> dict:
+    return {
+        "id": n,
+        "email": f"customer{n}@example.com",
+        "name": f"Customer {n}",
+        "amount": round(n * 1.37 % 1000, 2),
+        "quantity": n % 7 + 1,
+        "paid": n % 2 == 0,
+        "ordered_at": "2024-05-01T12:30:00+00:00",
+        "country": "FR",
+        "tags": ["new", "web"],
+        "note": "leave at the door",
+    }
+
+
+def body(batch: int) -> bytes:
+    return orjson.dumps([record(n) for n in range(batch)])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# --- The raw limit ------------------------------------------------------------------------
+
+
+def raw_limit(payload: bytes, batches: int, db_path: Path) -> tuple[float, list[float]]:
+    """Records/s and per-batch latencies (s) of orjson + CompiledSchema + one sqlite3 transaction."""
+    validator = CompiledSchema([FieldSpec.from_dict(f) for f in FIELDS])
+    db = sqlite3.connect(db_path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+    latencies, count = [], 0
+    started = time.perf_counter()
+    for _ in range(batches):
+        begin = time.perf_counter()
+        rows = []
+        for item in orjson.loads(payload):
+            clean, errors = validator.validate(item)
+            if not errors:
+                rows.append((orjson.dumps(clean).decode(),))
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT INTO records (data) VALUES (?)", rows)
+        db.execute("COMMIT")
+        count += len(rows)
+        latencies.append(time.perf_counter() - begin)
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed, latencies
+
+
+# --- Over HTTP ----------------------------------------------------------------------------
+
+
+def post_many(port: int, path: str, token: str, payload: bytes, count: int, clients: int) -> tuple[float, list[float], dict]:
+    """Send `count` requests over `clients` keep-alive connections; (seconds, latencies, statuses)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    remaining = iter(range(count))
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if next(remaining, None) is None:
+                    break
+            begin = time.perf_counter()
+            conn.request("POST", path, payload, headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - begin
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, statuses
+
+
+def run() -> str:
+    stack = Stack(database_url=None, redis_url="").setup()
+    try:
+        server = stack.web(workers=2, threads=4)
+        source = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}})
+        box = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Orders out", "kind": "mailbox", "schema": {"fields": FIELDS}})
+        stack.api(server, "POST", "/api/v1/pipelines/", {"name": "Orders to mailbox", "source": source["id"], "destination": box["id"], "mappings": []})
+        path = f"/api/v1/ingest/{source['slug']}/"
+        rows = []
+        for batch, count in PLAN.items():
+            payload = body(batch)
+            post_many(server.port, path, source["token"], payload, WARMUP_REQUESTS, CLIENTS)
+            seconds, latencies, statuses = post_many(server.port, path, source["token"], payload, count, CLIENTS)
+            if set(statuses) != {202}:
+                raise RuntimeError(f"batch {batch}: unexpected statuses {statuses}\n{stack.logs()[-3000:]}")
+            with tempfile.TemporaryDirectory() as scratch:
+                raw_rate, raw_latencies = raw_limit(payload, max(count // CLIENTS, 20), Path(scratch) / "raw.sqlite3")
+            rows.append((batch, count, batch * count / seconds, raw_rate, latencies, raw_latencies))
+        stored = stack.query(
+            "from mailbox.models import MailboxRecord; print(MailboxRecord.objects.count())"
+        )
+    finally:
+        stack.close()
+
+    expected = sum(batch * (count + WARMUP_REQUESTS) for batch, count in PLAN.items())
+    lines = [
+        "### Ingest",
+        "",
+        f"`POST /api/v1/ingest/{{slug}}/` through gunicorn (2 processes x 4 threads, "
+        f"DEBUG off) on SQLite, into a mailbox pipeline; {CLIENTS} keep-alive clients on "
+        "127.0.0.1; records of 10 fields. Baseline (raw limit): the same body parsed with "
+        "orjson, validated with `CompiledSchema` and inserted in one `sqlite3` transaction, "
+        "in one thread, without Django or HTTP.",
+        "",
+        "| batch | requests | records/s | raw limit records/s | ratio to raw | p50 ms | p99 ms | raw p50 ms | raw p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for batch, count, rate, raw_rate, latencies, raw_latencies in rows:
+        lines.append(
+            f"| {batch:,} | {count:,} | {rate:,.0f} | {raw_rate:,.0f} | {rate / raw_rate:.0%} "
+            f"| {statistics.median(latencies) * 1000:.1f} | {percentile(latencies, 0.99) * 1000:.1f} "
+            f"| {statistics.median(raw_latencies) * 1000:.2f} | {percentile(raw_latencies, 0.99) * 1000:.2f} |"
+        )
+    by_batch = {batch: (rate / raw_rate, percentile(latencies, 0.99) * 1000) for batch, _, rate, raw_rate, latencies, _ in rows}
+    ratio_1000, p99_1 = by_batch[1000][0], by_batch[1][1]
+    lines += [
+        "",
+        f"Targets: batch 1,000 at least {TARGET_RATIO_AT_1000:.0%} of the raw limit: "
+        f"**{'met' if ratio_1000 >= TARGET_RATIO_AT_1000 else 'missed'}** ({ratio_1000:.0%}); "
+        f"batch 1 p99 under {TARGET_P99_MS_AT_1:.0f} ms: "
+        f"**{'met' if p99_1 < TARGET_P99_MS_AT_1 else 'missed'}** ({p99_1:.1f} ms). "
+        f"Records stored in the mailbox: {int(stored):,} of {expected:,} sent.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run())

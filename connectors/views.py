@@ -1,0 +1,264 @@
+"""The connector pages of the web UI: list, the kind picker, forms, and one page per connector.
+
+Views are glue: a form or a model method does the work. The UI is the top layer of the
+product, so these views may call into `pipelines` and `mailbox` (lazily), which the
+`connectors` models never do.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from connectors import examples
+from connectors.auth import mask_auth
+from connectors.formats import BodyError, parse_records, sniff_media_type
+from connectors.forms import ConnectorForm, SampleRecordForm, parse_schema
+from connectors.kinds import REGISTRY
+from connectors.models import Connector
+from connectors.schema import infer_schema
+from connectors.serializers import ConnectorSerializer
+
+# Who calls whom x source or destination: the 2x2 the picker shows.
+PICKER = [
+    ("source", ["ingest_endpoint", "http_source"]),
+    ("destination", ["mailbox", "http_destination"]),
+]
+INFER_MAX_BYTES = 1_000_000
+
+
+def staff_required(view):
+    """Anonymous people go to the login page; signed-in people without staff rights get a 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def token_key(connector: Connector) -> str:
+    return f"new-token-{connector.pk}"
+
+
+def endpoint_url(request, connector: Connector) -> str | None:
+    routes = {"ingest_endpoint": "ingest", "mailbox": "mailbox"}
+    if connector.kind not in routes:
+        return None
+    return request.build_absolute_uri(reverse(routes[connector.kind], kwargs={"slug": connector.slug}))
+
+
+@staff_required
+def connector_list(request):
+    connectors = Connector.objects.annotate(field_count=Count("schema__fields"))
+    kind = request.GET.get("kind", "")
+    if kind in REGISTRY:
+        connectors = connectors.filter(kind=kind)
+    return render(
+        request,
+        "connectors/list.html",
+        {"connectors": connectors, "kinds": REGISTRY.values(), "kind": kind},
+    )
+
+
+@staff_required
+def connector_new(request):
+    rows = [(direction, [REGISTRY[name] for name in names]) for direction, names in PICKER]
+    return render(request, "connectors/new.html", {"rows": rows})
+
+
+@staff_required
+def connector_create(request, kind: str):
+    if kind not in REGISTRY:
+        return redirect("ui:connector_new")
+    form = ConnectorForm(request.POST or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        connector = form.save()
+        if form.issued_token:
+            request.session[token_key(connector)] = form.issued_token
+        messages.success(request, f"{connector.kind_class.label} “{connector.name}” created.")
+        return redirect("ui:connector", pk=connector.pk)
+    return render(request, "connectors/form.html", {"form": form, "kind": REGISTRY[kind]})
+
+
+@staff_required
+def connector_edit(request, pk: int):
+    connector = get_object_or_404(Connector, pk=pk)
+    form = ConnectorForm(request.POST or None, kind=connector.kind, instance=connector)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect("ui:connector", pk=connector.pk)
+    return render(
+        request,
+        "connectors/form.html",
+        {"form": form, "kind": connector.kind_class, "connector": connector},
+    )
+
+
+@staff_required
+@require_POST
+def connector_delete(request, pk: int):
+    connector = get_object_or_404(Connector, pk=pk)
+    with transaction.atomic():
+        schema = connector.schema
+        connector.delete()
+        schema.delete()
+    messages.success(request, f"Deleted “{connector.name}”.")
+    return redirect("ui:connectors")
+
+
+@staff_required
+def connector_detail(request, pk: int, **extra):
+    connector = get_object_or_404(Connector.objects.select_related("schema"), pk=pk)
+    return render(request, "connectors/detail.html", detail_context(request, connector, **extra))
+
+
+def detail_context(request, connector: Connector, **extra) -> dict:
+    from mailbox.models import MailboxRecord, backlog
+    from pipelines.models import Delivery, Run
+
+    specs = connector.schema.specs()
+    sample = examples.example_record(specs)
+    token = request.session.pop(token_key(connector), None)
+    url = endpoint_url(request, connector)
+    shown_token = token or "$TOKEN"
+    context = {
+        "connector": connector,
+        "kind": connector.kind_class,
+        "fields": connector.schema.fields.all(),
+        "token": token,
+        "endpoint_url": url,
+        "sample_json": examples.pretty(sample),
+        "outgoing": connector.outgoing_pipelines.select_related("destination"),
+        "incoming": connector.incoming_pipelines.select_related("source"),
+        "headers": connector.headers.all(),
+        "auth": mask_auth(connector.auth) if connector.auth else {"type": "none"},
+        **extra,
+    }
+    if connector.kind == Connector.Kind.INGEST_ENDPOINT:
+        context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
+        context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)
+    if connector.is_source:
+        context["runs"] = Run.objects.filter(source=connector)[:10]
+    if connector.kind == Connector.Kind.MAILBOX:
+        context["curl_poll"] = examples.curl_poll(url, shown_token)
+        context["curl_ack"] = examples.curl_ack(url, shown_token)
+        context["backlog"] = backlog(connector)
+        context["latest"] = [
+            {"seq": r.seq, "created_at": r.created_at, "data": examples.pretty(json.loads(r.data))}
+            for r in MailboxRecord.objects.filter(mailbox=connector).order_by("-seq")[:10]
+        ]
+    if connector.kind == Connector.Kind.HTTP_DESTINATION:
+        context["deliveries"] = Delivery.objects.filter(destination=connector).select_related(
+            "pipeline"
+        )[:10]
+    return context
+
+
+@staff_required
+@require_POST
+def connector_rotate_token(request, pk: int):
+    connector = get_object_or_404(Connector, pk=pk)
+    if not connector.kind_class.has_token:
+        raise PermissionDenied
+    request.session[token_key(connector)] = connector.rotate_token()
+    messages.success(request, "A new token was issued; the old one no longer works.")
+    return redirect("ui:connector", pk=pk)
+
+
+@staff_required
+@require_POST
+def connector_post_sample(request, pk: int):
+    """Post sample records to an ingest endpoint as the customer's system would, through the same code."""
+    from pipelines.ingest import accept_batch
+
+    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.INGEST_ENDPOINT)
+    form = SampleRecordForm(request.POST)
+    result = None
+    if form.is_valid():
+        response = accept_batch(connector, form.cleaned_data["record"])
+        result = {"status": response.status_code, **response.data}
+    return connector_detail(request, pk, sample_form=form, sample_result=result)
+
+
+@staff_required
+@require_POST
+def connector_test_request(request, pk: int):
+    from connectors.sample_request import request_send_sample
+
+    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.HTTP_DESTINATION)
+    form = SampleRecordForm(request.POST)
+    result = None
+    if form.is_valid():
+        result = request_send_sample(connector, form.cleaned_data["record"][0]) or {
+            "ok": False,
+            "error": "No worker answered in time; is `python manage.py qcluster` running?",
+        }
+    return connector_detail(request, pk, sample_form=form, test_result=result)
+
+
+@staff_required
+@require_POST
+def connector_test_read(request, pk: int):
+    from pipelines.pulling import request_sample
+
+    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.HTTP_SOURCE)
+    result = request_sample(connector, pages=3) or {
+        "ok": False,
+        "error": "No worker answered in time; is `python manage.py qcluster` running?",
+    }
+    if result.get("schema"):
+        result["schema_json"] = json.dumps({"fields": result["schema"]})
+        result["records_json"] = examples.pretty(result.get("records", [])[:5])
+    return connector_detail(request, pk, read_result=result)
+
+
+@staff_required
+@require_POST
+def connector_adopt_schema(request, pk: int):
+    """Use the schema a test read inferred (the user adjusts it on the edit page afterwards)."""
+    connector = get_object_or_404(Connector, pk=pk)
+    try:
+        schema = parse_schema(request.POST.get("schema_json", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("ui:connector", pk=pk)
+    serializer = ConnectorSerializer(connector, data={"schema": schema}, partial=True)
+    if serializer.is_valid():
+        serializer.save()
+        messages.success(request, f"The schema now has {len(schema['fields'])} field(s).")
+    else:
+        messages.error(request, f"The inferred schema was refused: {serializer.errors}")
+    return redirect("ui:connector", pk=pk)
+
+
+@staff_required
+@require_POST
+def infer_schema_view(request):
+    """Fields proposed from a pasted JSON record, JSON array, NDJSON or CSV text."""
+    body = request.POST.get("sample", "").encode()
+    if not body.strip():
+        return JsonResponse({"error": "Paste a JSON record, a JSON array or CSV text first."}, status=400)
+    if len(body) > INFER_MAX_BYTES:
+        return JsonResponse({"error": "Paste at most 1 MB of sample data."}, status=400)
+    try:
+        records = parse_records(body, sniff_media_type(body))
+    except BodyError as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    fields = [spec.to_dict() for spec in infer_schema(records)]
+    return JsonResponse({"fields": fields, "records": len(records)})

@@ -1,0 +1,54 @@
+"""The web UI's pages (the product's own no-code interface; the admin stays the power-user fallback)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from connectors import views as connectors
+from pipelines import views as pipelines
+
+app_name = "ui"
+
+urlpatterns = [
+    path("", pipelines.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Connectors
+    path("connectors/", connectors.connector_list, name="connectors"),
+    path("connectors/new/", connectors.connector_new, name="connector_new"),
+    path("connectors/new/<str:kind>/", connectors.connector_create, name="connector_create"),
+    path("connectors/infer-schema/", connectors.infer_schema_view, name="infer_schema"),
+    path("connectors/<int:pk>/", connectors.connector_detail, name="connector"),
+    path("connectors/<int:pk>/edit/", connectors.connector_edit, name="connector_edit"),
+    path("connectors/<int:pk>/delete/", connectors.connector_delete, name="connector_delete"),
+    path("connectors/<int:pk>/rotate-token/", connectors.connector_rotate_token, name="connector_rotate_token"),
+    path("connectors/<int:pk>/sample/", connectors.connector_post_sample, name="connector_post_sample"),
+    path("connectors/<int:pk>/test-request/", connectors.connector_test_request, name="connector_test_request"),
+    path("connectors/<int:pk>/test-read/", connectors.connector_test_read, name="connector_test_read"),
+    path("connectors/<int:pk>/adopt-schema/", connectors.connector_adopt_schema, name="connector_adopt_schema"),
+    # CSV uploads to an ingest endpoint
+    path("connectors/<int:pk>/upload/", pipelines.upload_new, name="upload_new"),
+    path("connectors/<int:pk>/upload/preview/", pipelines.upload_preview, name="upload_preview"),
+    path("connectors/<int:pk>/upload/start/", pipelines.upload_create, name="upload_create"),
+    path("uploads/<int:pk>/", pipelines.upload_detail, name="upload"),
+    path("uploads/<int:pk>/progress/", pipelines.upload_progress, name="upload_progress"),
+    # Pipelines
+    path("pipelines/", pipelines.pipeline_list, name="pipelines"),
+    path("pipelines/new/", pipelines.pipeline_new, name="pipeline_new"),
+    path("pipelines/<int:pk>/", pipelines.pipeline_edit, name="pipeline"),
+    path("pipelines/<int:pk>/delete/", pipelines.pipeline_delete, name="pipeline_delete"),
+    path("pipelines/<int:pk>/run/", pipelines.pipeline_run, name="pipeline_run"),
+    # Runs and deliveries
+    path("runs/", pipelines.run_list, name="runs"),
+    path("runs/<int:pk>/", pipelines.run_detail, name="run"),
+    path("runs/<int:pk>/resend/", pipelines.run_resend, name="run_resend"),
+    path("deliveries/", pipelines.delivery_list, name="deliveries"),
+    path("deliveries/replay-dead/", pipelines.delivery_replay_dead, name="deliveries_replay_dead"),
+    path("deliveries/<int:pk>/", pipelines.delivery_detail, name="delivery"),
+    path("deliveries/<int:pk>/replay/", pipelines.delivery_replay, name="delivery_replay"),
+    # The demo workspace, and the echo receiver its HTTP destination calls (DEBUG only)
+    path("demo/create/", pipelines.demo_create, name="demo_create"),
+    path("demo/send/", pipelines.demo_send, name="demo_send"),
+    path("demo/remove/", pipelines.demo_remove, name="demo_remove"),
+    path("demo/echo/", pipelines.demo_echo, name="demo_echo"),
+    path("demo/echo/<path:rest>", pipelines.demo_echo, name="demo_echo_path"),
+]

@@ -1,0 +1,67 @@
+"""Deliveries: filtered lists, each with its attempts, replayed one by one or all dead at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.models import Delivery, DeliveryAttempt
+from tests.helpers import make_connector, make_pipeline
+
+
+@pytest.fixture
+def api_pipeline(orders):
+    destination = make_connector("http_destination", "API", url="https://api.example.com/x", method="POST")
+    return make_pipeline(orders, destination, name="To API")
+
+
+def delivery(pipeline, status: str, **kw) -> Delivery:
+    return Delivery.objects.create(
+        pipeline=pipeline, destination=pipeline.destination, status=status, records=[{"id": 1}], **kw
+    )
+
+
+def test_it_filters_deliveries_by_status(staff, api_pipeline):
+    dead = delivery(api_pipeline, "dead")
+    delivery(api_pipeline, "delivered")
+    response = staff.get("/deliveries/?status=dead")
+    assert list(response.context["deliveries"]) == [dead]
+    counts = {value: n for value, _, n in response.context["statuses"]}
+    assert (counts["dead"], counts["delivered"], counts["pending"]) == (1, 1, 0)
+
+
+def test_it_shows_every_attempt(staff, api_pipeline):
+    dead = delivery(api_pipeline, "dead", attempts=1, last_status_code=500, last_error="HTTP 500")
+    DeliveryAttempt.objects.create(
+        delivery=dead, number=1, duration_ms=87, status_code=500, error="HTTP 500",
+        request_method="POST", request_url="https://api.example.com/x",
+        request_headers={"Authorization": "********"}, response_excerpt="upstream exploded",
+    )
+    html = staff.get(f"/deliveries/{dead.pk}/").content.decode()
+    assert "upstream exploded" in html
+    assert "87 ms" in html
+    assert "HTTP 500" in html
+
+
+def test_it_replays_one_delivery(staff, api_pipeline):
+    dead = delivery(api_pipeline, "dead", attempts=8)
+    response = staff.post(f"/deliveries/{dead.pk}/replay/")
+    dead.refresh_from_db()
+    assert response.status_code == 302
+    assert dead.status == "pending"
+    assert dead.attempts_before_replay == 8
+
+
+def test_it_does_not_replay_a_delivery_on_its_way(staff, api_pipeline):
+    pending = delivery(api_pipeline, "pending")
+    response = staff.post(f"/deliveries/{pending.pk}/replay/", follow=True)
+    assert "already on its way" in response.content.decode()
+
+
+def test_it_replays_all_dead_deliveries_of_a_pipeline(staff, api_pipeline, orders):
+    other = make_pipeline(orders, api_pipeline.destination, name="Other")
+    mine = delivery(api_pipeline, "dead")
+    theirs = delivery(other, "dead")
+    staff.post("/deliveries/replay-dead/", {"pipeline": api_pipeline.pk})
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("pending", "dead")
