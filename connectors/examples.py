@@ -88,5 +88,5 @@ def curl_ack(url: str, token: str) -> str:
         f"curl -X POST {shlex.quote(url + 'ack/')} \\\n"
         f"  -H {shlex.quote('Authorization: Bearer ' + token)} \\\n"
         "  -H 'Content-Type: application/json' \\\n"
-        "  -d '{\"cursor\": \"<the next cursor of the last poll>\"}'"
+        '  -d \'{"cursor": "<the next cursor of the last poll>"}\''
     )

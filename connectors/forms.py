@@ -103,13 +103,17 @@ class ConnectorForm(forms.Form):
     auth_username = optional(forms.CharField(label="Username"))
     auth_password = optional(forms.CharField(label="Password", widget=forms.PasswordInput))
     auth_in = optional(
-        forms.ChoiceField(label="Send the key in", choices=[("header", "a header"), ("query", "the query string")])
+        forms.ChoiceField(
+            label="Send the key in", choices=[("header", "a header"), ("query", "the query string")]
+        )
     )
     auth_name = optional(forms.CharField(label="Header or parameter name", initial="X-Api-Key"))
     auth_value = optional(forms.CharField(label="Key", widget=forms.PasswordInput))
     auth_token_url = optional(forms.CharField(label="Token URL"))
     auth_client_id = optional(forms.CharField(label="Client ID"))
-    auth_client_secret = optional(forms.CharField(label="Client secret", widget=forms.PasswordInput))
+    auth_client_secret = optional(
+        forms.CharField(label="Client secret", widget=forms.PasswordInput)
+    )
     auth_scope = optional(forms.CharField(label="Scope"))
     auth_audience = optional(forms.CharField(label="Audience"))
     auth_client_auth = optional(
@@ -129,7 +133,9 @@ class ConnectorForm(forms.Form):
     )
     # http_destination
     batch_size = forms.IntegerField(
-        min_value=1, initial=1, help_text="1: one request per record; more: a JSON array per request."
+        min_value=1,
+        initial=1,
+        help_text="1: one request per record; more: a JSON array per request.",
     )
     body_template = optional(
         forms.CharField(
@@ -170,7 +176,9 @@ class ConnectorForm(forms.Form):
     schedule_every_minutes = optional(forms.IntegerField(label="Every N minutes", min_value=1))
     schedule_cron = optional(forms.CharField(label="Or a cron expression"))
     max_pages = forms.IntegerField(min_value=1, initial=1000)
-    cursor_field = optional(forms.CharField(help_text="Read only records newer than this field's last value."))
+    cursor_field = optional(
+        forms.CharField(help_text="Read only records newer than this field's last value.")
+    )
     primary_key = optional(forms.CharField(help_text="Skip records already seen with this key."))
 
     ALWAYS = ("name", "description", "enabled", "schema_json")
@@ -296,7 +304,14 @@ class ConnectorForm(forms.Form):
                 "_json"
             ):
                 payload[name] = data.get(name)
-        for text_field in ("throttle_rate", "body_template", "body", "records_path", "cursor_field", "primary_key"):
+        for text_field in (
+            "throttle_rate",
+            "body_template",
+            "body",
+            "records_path",
+            "cursor_field",
+            "primary_key",
+        ):
             if text_field in payload and payload[text_field] is None:
                 payload[text_field] = ""
         if "headers_json" in self.fields:
@@ -316,7 +331,12 @@ class ConnectorForm(forms.Form):
         stored = (self.instance.auth or {}) if self.instance else {}
         for form_name, key in AUTH_FIELDS.get(auth_type, {}).items():
             value = data.get(form_name) or ""
-            if not value and key in SECRET_KEYS and stored.get(key) and stored.get("type") == auth_type:
+            if (
+                not value
+                and key in SECRET_KEYS
+                and stored.get(key)
+                and stored.get("type") == auth_type
+            ):
                 value = secrets.MASK  # blank means "keep the stored secret"
             if value:
                 document[key] = value
@@ -368,7 +388,9 @@ def parse_json(text: str, what: str):
     try:
         return json.loads(text or "null")
     except json.JSONDecodeError as exc:
-        raise ValueError(f"The {what} is not valid JSON (line {exc.lineno}, column {exc.colno}).") from None
+        raise ValueError(
+            f"The {what} is not valid JSON (line {exc.lineno}, column {exc.colno})."
+        ) from None
 
 
 def parse_schema(text: str) -> dict:
@@ -467,5 +489,5 @@ class SampleRecordForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
         records = value if isinstance(value, list) else [value]
         if not records or not all(isinstance(r, dict) for r in records):
-            raise forms.ValidationError("Write a JSON object, like {\"email\": \"ada@example.com\"}.")
+            raise forms.ValidationError('Write a JSON object, like {"email": "ada@example.com"}.')
         return records

@@ -1,4 +1,4 @@
-""""Send test request" for an HTTP destination: one real request, sent by a worker, shown to people.
+""" "Send test request" for an HTTP destination: one real request, sent by a worker, shown to people.
 
 Outbound HTTP never runs inside a web request (a slow API would hold a server thread, and the
 SSRF guard lives with the workers' sends), so the page queues the request and waits briefly
@@ -25,7 +25,9 @@ def send_sample(connector_id: int, record: dict) -> dict:
     if errors:
         return {"ok": False, "error": "The record does not fit the schema.", "errors": errors}
     try:
-        request = render_request(connector, [clean], idempotency_key=f"test-{uuid.uuid4().hex[:12]}")
+        request = render_request(
+            connector, [clean], idempotency_key=f"test-{uuid.uuid4().hex[:12]}"
+        )
     except RenderError as exc:
         return {"ok": False, "error": f"The request cannot be built: {exc}."}
     shown = request.masked()
@@ -47,7 +49,9 @@ def send_sample(connector_id: int, record: dict) -> dict:
     }
 
 
-def request_send_sample(connector: Connector, record: dict, wait_seconds: float = 45) -> dict | None:
+def request_send_sample(
+    connector: Connector, record: dict, wait_seconds: float = 45
+) -> dict | None:
     """Queue `send_sample` and wait for its answer; None when no worker answered in time."""
     from django_q.tasks import async_task, result
 

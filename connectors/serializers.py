@@ -231,6 +231,9 @@ class ConnectorSerializer(serializers.ModelSerializer):
         headers = validated_data.pop("headers", None)
         if validated_data.get("signing_secret") == secrets.MASK:
             validated_data.pop("signing_secret")
+        if validated_data.get("enabled") and not connector.enabled:
+            # Re-enabled by a person: the reason it was switched off no longer holds.
+            validated_data.update(disabled_reason="", failing_since=None)
         connector = super().update(connector, validated_data)
         if schema is not None:
             connector.schema.replace_fields(schema["fields"])

@@ -59,7 +59,9 @@ def endpoint_url(request, connector: Connector) -> str | None:
     routes = {"ingest_endpoint": "ingest", "mailbox": "mailbox"}
     if connector.kind not in routes:
         return None
-    return request.build_absolute_uri(reverse(routes[connector.kind], kwargs={"slug": connector.slug}))
+    return request.build_absolute_uri(
+        reverse(routes[connector.kind], kwargs={"slug": connector.slug})
+    )
 
 
 @staff_required
@@ -253,7 +255,9 @@ def infer_schema_view(request):
     """Fields proposed from a pasted JSON record, JSON array, NDJSON or CSV text."""
     body = request.POST.get("sample", "").encode()
     if not body.strip():
-        return JsonResponse({"error": "Paste a JSON record, a JSON array or CSV text first."}, status=400)
+        return JsonResponse(
+            {"error": "Paste a JSON record, a JSON array or CSV text first."}, status=400
+        )
     if len(body) > INFER_MAX_BYTES:
         return JsonResponse({"error": "Paste at most 1 MB of sample data."}, status=400)
     try:

@@ -75,6 +75,9 @@ TEMPLATES = [
 
 # --- Database ----------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Reusing connections saves a connect (and SQLite's PRAGMAs) on every request.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the qcluster workers share one SQLite file. WAL lets readers
     # run beside the writer, IMMEDIATE takes the write lock at BEGIN (no lock upgrade

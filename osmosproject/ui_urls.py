@@ -20,11 +20,29 @@ urlpatterns = [
     path("connectors/<int:pk>/", connectors.connector_detail, name="connector"),
     path("connectors/<int:pk>/edit/", connectors.connector_edit, name="connector_edit"),
     path("connectors/<int:pk>/delete/", connectors.connector_delete, name="connector_delete"),
-    path("connectors/<int:pk>/rotate-token/", connectors.connector_rotate_token, name="connector_rotate_token"),
-    path("connectors/<int:pk>/sample/", connectors.connector_post_sample, name="connector_post_sample"),
-    path("connectors/<int:pk>/test-request/", connectors.connector_test_request, name="connector_test_request"),
-    path("connectors/<int:pk>/test-read/", connectors.connector_test_read, name="connector_test_read"),
-    path("connectors/<int:pk>/adopt-schema/", connectors.connector_adopt_schema, name="connector_adopt_schema"),
+    path(
+        "connectors/<int:pk>/rotate-token/",
+        connectors.connector_rotate_token,
+        name="connector_rotate_token",
+    ),
+    path(
+        "connectors/<int:pk>/sample/",
+        connectors.connector_post_sample,
+        name="connector_post_sample",
+    ),
+    path(
+        "connectors/<int:pk>/test-request/",
+        connectors.connector_test_request,
+        name="connector_test_request",
+    ),
+    path(
+        "connectors/<int:pk>/test-read/", connectors.connector_test_read, name="connector_test_read"
+    ),
+    path(
+        "connectors/<int:pk>/adopt-schema/",
+        connectors.connector_adopt_schema,
+        name="connector_adopt_schema",
+    ),
     # CSV uploads to an ingest endpoint
     path("connectors/<int:pk>/upload/", pipelines.upload_new, name="upload_new"),
     path("connectors/<int:pk>/upload/preview/", pipelines.upload_preview, name="upload_preview"),

@@ -39,7 +39,9 @@ def accept_into_run(
         pipelines = Pipeline.objects.filter(source=source, enabled=True).select_related(
             "destination__schema"
         )
-    delivered = sum(pipeline.process(good, run, indices).delivered for pipeline in pipelines) if good else 0
+    delivered = (
+        sum(pipeline.process(good, run, indices).delivered for pipeline in pipelines) if good else 0
+    )
     Run.objects.filter(pk=run.pk).update(
         received=F("received") + len(records),
         accepted=F("accepted") + len(good),

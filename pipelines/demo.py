@@ -32,10 +32,30 @@ ORDER_FIELDS = [
     {"name": "country", "type": "string"},
 ]
 SAMPLE_ORDERS = [
-    {"order_id": 1001, "email": " Ada@Example.com ", "first_name": "Ada", "last_name": "Lovelace", "amount": 42.5, "country": "gb"},
-    {"order_id": 1002, "email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper", "amount": "19.99", "country": "us"},
+    {
+        "order_id": 1001,
+        "email": " Ada@Example.com ",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "amount": 42.5,
+        "country": "gb",
+    },
+    {
+        "order_id": 1002,
+        "email": "grace@example.com",
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "amount": "19.99",
+        "country": "us",
+    },
     # Rejected on purpose: the run page shows how to fix it and resend it.
-    {"order_id": 1003, "email": "not-an-email", "first_name": "Alan", "last_name": "Turing", "amount": 7},
+    {
+        "order_id": 1003,
+        "email": "not-an-email",
+        "first_name": "Alan",
+        "last_name": "Turing",
+        "amount": 7,
+    },
 ]
 
 
@@ -75,7 +95,9 @@ def create(base_url: str) -> dict[str, str]:
         initial_backoff_seconds=2,
     )
     echo.replace_headers([{"name": "Authorization", "value": "Bearer demo-secret", "secret": True}])
-    to_mailbox = Pipeline.objects.create(name="Demo: orders to the mailbox", source=orders, destination=clean)
+    to_mailbox = Pipeline.objects.create(
+        name="Demo: orders to the mailbox", source=orders, destination=clean
+    )
     to_mailbox.replace_mappings(
         [
             {"target": "id", "source": "order_id"},
@@ -84,7 +106,9 @@ def create(base_url: str) -> dict[str, str]:
             {"target": "country", "source": "country", "transforms": ["upper"]},
         ]
     )
-    to_echo = Pipeline.objects.create(name="Demo: orders to the echo API", source=orders, destination=echo)
+    to_echo = Pipeline.objects.create(
+        name="Demo: orders to the echo API", source=orders, destination=echo
+    )
     to_echo.replace_mappings(
         [
             {"target": "email", "source": "email", "transforms": ["trim", "lower"]},
@@ -128,9 +152,14 @@ def curl_commands(base_url: str, tokens: dict[str, str] | None = None) -> list[t
     return [
         (
             "Send an order",
-            examples.curl_post_json(ingest, SAMPLE_ORDERS[0], tokens.get("demo-orders", "$ORDERS_TOKEN")),
+            examples.curl_post_json(
+                ingest, SAMPLE_ORDERS[0], tokens.get("demo-orders", "$ORDERS_TOKEN")
+            ),
         ),
-        ("Read the clean orders", examples.curl_poll(mailbox, tokens.get("demo-clean-orders", "$MAILBOX_TOKEN"))),
+        (
+            "Read the clean orders",
+            examples.curl_poll(mailbox, tokens.get("demo-clean-orders", "$MAILBOX_TOKEN")),
+        ),
     ]
 
 
@@ -141,7 +170,10 @@ def first_run_lines(base_url: str) -> list[str]:
     tokens = create(base_url)
     lines = [
         "A demo workspace was created (remove it from the dashboard in one click). Try it:",
-        *(f"  # {title}\n  {command.replace(chr(10), chr(10) + '  ')}" for title, command in curl_commands(base_url, tokens)),
+        *(
+            f"  # {title}\n  {command.replace(chr(10), chr(10) + '  ')}"
+            for title, command in curl_commands(base_url, tokens)
+        ),
     ]
     if not settings.ALLOW_PRIVATE_DESTINATIONS:
         lines.append(
@@ -153,7 +185,9 @@ def first_run_lines(base_url: str) -> list[str]:
 def remember_echo(method: str, path: str, headers: dict, body) -> None:
     received = cache.get(ECHO_CACHE_KEY, [])
     shown = mask_headers(headers, set())
-    received.insert(0, {"method": method, "path": path, "headers": shown, "body": examples.pretty(body)})
+    received.insert(
+        0, {"method": method, "path": path, "headers": shown, "body": examples.pretty(body)}
+    )
     cache.set(ECHO_CACHE_KEY, received[:ECHOES_KEPT], None)
 
 

@@ -151,7 +151,11 @@ class MappingForm:
         """Put each message on the row of the field it names, the rest above the table."""
         by_target = {row["target"]: row for row in self.rows}
         for key, value in errors.items():
-            if key == "mappings" and isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            if (
+                key == "mappings"
+                and isinstance(value, list)
+                and any(isinstance(v, dict) for v in value)
+            ):
                 for mapping, row_errors in zip(mappings, value, strict=False):
                     by_target[mapping["target"]]["errors"].extend(as_messages(row_errors))
                 continue

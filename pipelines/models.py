@@ -57,17 +57,18 @@ class Pipeline(models.Model):
             errors.extend({"index": index, **error} for error in record_errors)
         result = {"records": mapped, "errors": errors}
         if self.destination.kind == Connector.Kind.HTTP_DESTINATION:
-            from connectors.outbound import render_requests
+            from connectors.outbound import RenderError, render_request
 
             good = [r for r in mapped if r is not None]
             size = max(1, self.destination.batch_size)
-            result["requests"] = [
-                request.masked()
-                for i in range(0, len(good), size)
-                for request in render_requests(
-                    self.destination, good[i : i + size], idempotency_key="preview"
-                )
-            ]
+            result["requests"] = []
+            for i in range(0, len(good), size):
+                # A batch that cannot be rendered is shown with its reason, as a delivery would fail.
+                try:
+                    request = render_request(self.destination, good[i : i + size], idempotency_key="preview")
+                    result["requests"].append(request.masked())
+                except RenderError as exc:
+                    result["requests"].append({"error": str(exc)})
         return result
 
     def suggestions(self) -> dict:

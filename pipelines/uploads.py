@@ -127,7 +127,10 @@ def preview_rows(source: Connector, head: str, complete: bool) -> dict:
                 "row": index + 1,
                 "ok": not errors,
                 "cells": [
-                    {"error": by_field.get(f), "value": "" if clean is None else clean_cell(clean, f)}
+                    {
+                        "error": by_field.get(f),
+                        "value": "" if clean is None else clean_cell(clean, f),
+                    }
                     for f in fields
                 ],
                 "raw": [record.get(f, "") for f in fields],

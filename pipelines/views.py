@@ -167,15 +167,21 @@ def preview_unsaved(form: MappingForm, sample: str) -> dict:
         except RenderError as exc:
             result = {"error": f"The request cannot be built: {exc}."}
         transaction.set_rollback(True)
-    result["rows"] = [
-        {
-            "index": i,
-            "input": examples.pretty(record),
-            "output": examples.pretty(result["records"][i]) if result["records"][i] is not None else None,
-            "errors": [e for e in result["errors"] if e["index"] == i],
-        }
-        for i, record in enumerate(records)
-    ] if "records" in result else []
+    result["rows"] = (
+        [
+            {
+                "index": i,
+                "input": examples.pretty(record),
+                "output": examples.pretty(result["records"][i])
+                if result["records"][i] is not None
+                else None,
+                "errors": [e for e in result["errors"] if e["index"] == i],
+            }
+            for i, record in enumerate(records)
+        ]
+        if "records" in result
+        else []
+    )
     return result
 
 
@@ -274,9 +280,7 @@ def run_context(run: Run) -> dict:
         "grid": grid_rows(open_errors, columns),
         "open_count": run.record_errors.filter(status=RecordError.Status.OPEN).count(),
         "resent_count": run.record_errors.filter(status=RecordError.Status.RESENT).count(),
-        "deliveries": dict(
-            run.deliveries.values_list("status").annotate(n=Count("id")).order_by()
-        ),
+        "deliveries": dict(run.deliveries.values_list("status").annotate(n=Count("id")).order_by()),
         "detail_json": examples.pretty(run.detail) if run.detail else "",
     }
 
@@ -329,7 +333,9 @@ def delivery_list(request):
             "page": page,
             "deliveries": page.object_list,
             "filters": filters,
-            "statuses": [(value, label, counts.get(value, 0)) for value, label in Delivery.Status.choices],
+            "statuses": [
+                (value, label, counts.get(value, 0)) for value, label in Delivery.Status.choices
+            ],
             "pipelines": Pipeline.objects.filter(destination__kind=Connector.Kind.HTTP_DESTINATION),
             "query": query_without_page(request),
         },
@@ -358,9 +364,13 @@ def delivery_detail(request, pk: int):
 def delivery_replay(request, pk: int):
     delivery = get_object_or_404(Delivery, pk=pk)
     if delivery.replay():
-        messages.success(request, f"Delivery #{delivery.pk} is queued again (same Idempotency-Key).")
+        messages.success(
+            request, f"Delivery #{delivery.pk} is queued again (same Idempotency-Key)."
+        )
     else:
-        messages.error(request, f"Delivery #{delivery.pk} is {delivery.status}: it is already on its way.")
+        messages.error(
+            request, f"Delivery #{delivery.pk} is {delivery.status}: it is already on its way."
+        )
     return redirect(request.POST.get("next") or reverse("ui:delivery", args=[pk]))
 
 
@@ -431,7 +441,11 @@ def upload_create(request, pk: int):
     page = reverse("ui:upload", args=[upload.pk])
     if is_fetch(request):
         return JsonResponse(
-            {"upload": upload.pk, "page_url": page, "progress_url": reverse("ui:upload_progress", args=[upload.pk])},
+            {
+                "upload": upload.pk,
+                "page_url": page,
+                "progress_url": reverse("ui:upload_progress", args=[upload.pk]),
+            },
             status=202,
         )
     return redirect(page)
@@ -442,7 +456,9 @@ def upload_detail(request, pk: int):
     upload = get_object_or_404(Upload.objects.select_related("source", "run"), pk=pk)
     context = {"upload": upload}
     if upload.run_id and upload.status == Upload.Status.DONE:
-        context.update(run_context(Run.objects.select_related("source__schema").get(pk=upload.run_id)))
+        context.update(
+            run_context(Run.objects.select_related("source__schema").get(pk=upload.run_id))
+        )
     return render(request, "pipelines/upload.html", context)
 
 
@@ -509,4 +525,3 @@ def demo_echo(request, rest: str = ""):
         body = request.body.decode("utf-8", errors="replace")
     demo.remember_echo(request.method, request.get_full_path(), dict(request.headers), body)
     return JsonResponse({"ok": True, "received": body})
-

@@ -62,13 +62,10 @@ function schemaEditor(root) {
     body.replaceChildren();
     rows.forEach((row, i) => {
       const n = i + 1;
-      const parts = (row.name || "").split(".");
-      const nest = parts.length > 1 ? el("div", { class: "nest" }, "nested in " + parts.slice(0, -1).join(" › ")) : "";
+      const nest = el("div", { class: "nest" });
       const name = el("input", { type: "text", value: row.name, "aria-label": `Field ${n} name`, placeholder: "e.g. identifiers.email", "data-focus": "name",
-        oninput: e => { row.name = e.target.value.trim(); save(); } });
-      name.style.marginLeft = `${(parts.length - 1) * 16}px`;
-      name.style.width = `calc(100% - ${(parts.length - 1) * 16}px)`;
-      name.addEventListener("change", () => render(i));
+        oninput: e => { row.name = e.target.value.trim(); showNesting(name, nest, row.name); save(); } });
+      showNesting(name, nest, row.name);
       const type = el("select", { "aria-label": `Field ${n} type`, onchange: e => { row.type = e.target.value; save(); } },
         ...TYPES.map(t => el("option", { value: t, selected: t === row.type }, t)));
       const required = el("input", { type: "checkbox", checked: !!row.required, "aria-label": `Field ${n} required`, onchange: e => { row.required = e.target.checked; save(); } });
@@ -84,6 +81,14 @@ function schemaEditor(root) {
     empty.hidden = rows.length > 0;
     save();
     if (focusRow != null && body.rows[focusRow]) body.rows[focusRow].querySelector(`[data-focus=${focusWhat}]`)?.focus();
+  }
+  // Dotted names are nested keys: indent them and name their parents, updated as you type.
+  function showNesting(input, note, fieldName) {
+    const parts = (fieldName || "").split(".");
+    const depth = Math.min(parts.length - 1, 4);
+    input.style.marginLeft = `${depth * 16}px`;
+    input.style.width = `calc(100% - ${depth * 16}px)`;
+    note.textContent = parts.length > 1 ? "nested in " + parts.slice(0, -1).join(" › ") : "";
   }
   root.setRows = fields => { rows = fields; render(); };
   root.fieldNames = () => rows.map(r => r.name);
@@ -185,7 +190,7 @@ function previewForm(form) {
     const body = new FormData(form);
     body.set("action", "preview");
     target.setAttribute("aria-busy", "true");
-    const response = await fetch(form.action || location.href, { method: "POST", body, headers: { "X-Requested-With": "fetch" } });
+    const response = await fetch(form.getAttribute("action") || location.href, { method: "POST", body, headers: { "X-Requested-With": "fetch" } });
     target.innerHTML = await response.text();
     target.removeAttribute("aria-busy");
   }
@@ -243,7 +248,7 @@ function uploader(root) {
     submit.disabled = true;
     status.hidden = false;
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
+    xhr.open("POST", form.getAttribute("action"));
     xhr.setRequestHeader("X-Requested-With", "fetch");
     xhr.upload.addEventListener("progress", ev => {
       if (!ev.lengthComputable) return;

@@ -198,3 +198,10 @@ def test_session_users_need_csrf(alice):
         "/api/v1/connectors/", {"name": "In", "kind": "ingest_endpoint"}, format="json"
     )
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+
+
+def test_re_enabling_a_destination_clears_why_it_was_disabled(api):
+    created = api.post("/api/v1/connectors/", CUSTOMER_IO, format="json").json()
+    Connector.objects.filter(pk=created["id"]).update(enabled=False, disabled_reason="410 Gone")
+    response = api.patch(f"/api/v1/connectors/{created['id']}/", {"enabled": True}, format="json")
+    assert response.json()["enabled"] is True and response.json()["disabled_reason"] == ""

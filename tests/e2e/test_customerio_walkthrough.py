@@ -35,7 +35,9 @@ def add_fields(page, fields) -> None:
 
 def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, httpserver):
     page = signed_in
-    httpserver.expect_request(re.compile("/v1/campaigns/.*"), method="POST").respond_with_json({"delivery_id": "abc"})
+    httpserver.expect_request(re.compile("/v1/campaigns/.*"), method="POST").respond_with_json(
+        {"delivery_id": "abc"}
+    )
     screenshot(page, "dashboard-empty")
 
     # The source: an ingest endpoint, its schema inferred from a sample record.
@@ -45,12 +47,14 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     page.get_by_role("link", name=re.compile("^Ingest endpoint")).click()
     page.locator("#id_name").fill("Orders")
     page.get_by_text("Infer from a sample").click()
-    page.locator("#infer-sample").fill('{"order_id": 1001, "email": "ada@example.com", "amount": 12.5}')
+    page.locator("#infer-sample").fill(
+        '{"order_id": 1001, "email": "ada@example.com", "amount": 12.5}'
+    )
     page.get_by_role("button", name="Propose fields").click()
     page.get_by_text("Proposed 3 field(s)").wait_for()
     assert page.get_by_label("Field 1 name", exact=True).input_value() == "order_id"
     page.get_by_label("Field 3 required", exact=True).uncheck()
-    page.get_by_role("button", name="Create ingest endpoint").click()
+    page.get_by_role("button", name="Create Ingest endpoint").click()
     page.get_by_text("Copy this token now").wait_for()
 
     # The destination: Customer.io's transactional API, with a secret Authorization header.
@@ -58,7 +62,9 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     page.get_by_role("link", name="+ New connector").click()
     page.get_by_role("link", name=re.compile("^HTTP destination")).click()
     page.locator("#id_name").fill("Customer.io transactional")
-    page.locator("#id_url").fill(httpserver.url_for("/v1/campaigns/") + "{{ campaign_id }}/actions/{{ action_id }}/send")
+    page.locator("#id_url").fill(
+        httpserver.url_for("/v1/campaigns/") + "{{ campaign_id }}/actions/{{ action_id }}/send"
+    )
     page.get_by_text("Not in the schema: campaign_id, action_id").wait_for()
     add_fields(page, DESTINATION_FIELDS)
     page.get_by_text("Placeholders found in the schema: campaign_id, action_id").wait_for()
@@ -100,7 +106,9 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
 
     # A record posted to the endpoint from its page travels to the receiver.
     page.get_by_role("link", name="Orders", exact=True).click()
-    page.get_by_label("Record (JSON object or array)").fill('{"order_id": 1001, "email": " Ada@Example.com ", "amount": 12.5}')
+    page.get_by_label("Record (JSON object or array)").fill(
+        '{"order_id": 1001, "email": " Ada@Example.com ", "amount": 12.5}'
+    )
     page.get_by_role("button", name="Send to the endpoint").click()
     page.get_by_text("1 received, 1 accepted, 0 rejected.").wait_for()
     screenshot(page, "ingest-endpoint")
@@ -108,7 +116,7 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     page.locator(".badge.delivered").first.wait_for()
     screenshot(page, "deliveries")
 
-    (sent, _), = httpserver.log
+    ((sent, _),) = httpserver.log
     assert sent.path == "/v1/campaigns/1234/actions/5678/send"
     assert sent.headers["Authorization"] == "Bearer 7f3c-secret"
     assert json.loads(sent.data) == {

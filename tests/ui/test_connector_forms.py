@@ -23,7 +23,9 @@ def destination_form(**overrides) -> dict:
         "schema_json": json.dumps(CUSTOMERIO_SCHEMA),
         "url": "https://api.customer.io/v1/campaigns/{{ campaign_id }}/send",
         "method": "POST",
-        "headers_json": json.dumps([{"name": "Authorization", "value": "Bearer 7f3c-secret", "secret": True}]),
+        "headers_json": json.dumps(
+            [{"name": "Authorization", "value": "Bearer 7f3c-secret", "secret": True}]
+        ),
         "auth_type": "none",
         "timeout_seconds": "30",
         "variables_json": "{}",
@@ -41,7 +43,11 @@ def test_it_creates_an_http_destination_from_the_form(staff):
     connector = Connector.objects.get(name="Customer.io transactional")
     assert response.status_code == 302
     assert response["Location"] == f"/connectors/{connector.pk}/"
-    assert [f.name for f in connector.schema.fields.all()] == ["id", "campaign_id", "identifiers.email"]
+    assert [f.name for f in connector.schema.fields.all()] == [
+        "id",
+        "campaign_id",
+        "identifiers.email",
+    ]
     assert connector.header_dict() == {"Authorization": "Bearer 7f3c-secret"}
 
 
@@ -80,7 +86,9 @@ def test_it_says_where_the_schema_json_is_broken(staff):
 
 
 def test_it_requires_a_name(staff):
-    response = staff.post("/connectors/new/mailbox/", {"name": "", "schema_json": "{}", "retention_days": "7"})
+    response = staff.post(
+        "/connectors/new/mailbox/", {"name": "", "schema_json": "{}", "retention_days": "7"}
+    )
     assert response.context["form"].errors["name"] == ["This field is required."]
 
 
@@ -112,7 +120,13 @@ def test_it_creates_an_http_source_with_pagination_and_a_schedule(staff):
     )
     assert response.status_code == 302, response.context["form"].errors
     source = Connector.objects.get(name="Shop orders")
-    assert source.pagination == {"type": "page", "param": "page", "start": 1, "size_param": "per_page", "size": 50}
+    assert source.pagination == {
+        "type": "page",
+        "param": "page",
+        "start": 1,
+        "size_param": "per_page",
+        "size": 50,
+    }
     assert source.schedule == {"every_minutes": 15}
     assert source.auth == {"type": "bearer", "token": "shop-token"}
 
@@ -132,7 +146,10 @@ def test_it_shows_a_bad_cron_expression_next_to_the_schedule(staff):
             "max_pages": "100",
         },
     )
-    assert "not a valid cron expression" in response.context["form"].errors["schedule_every_minutes"][0]
+    assert (
+        "not a valid cron expression"
+        in response.context["form"].errors["schedule_every_minutes"][0]
+    )
 
 
 def test_it_keeps_stored_secrets_when_the_form_sends_them_back_masked(staff, db):
@@ -166,7 +183,9 @@ def test_it_keeps_stored_secrets_when_the_form_sends_them_back_masked(staff, db)
 
 
 def test_it_replaces_a_secret_header_with_a_new_value(staff, db):
-    connector = make_connector("http_destination", "API", url="https://api.example.com/send", method="POST")
+    connector = make_connector(
+        "http_destination", "API", url="https://api.example.com/send", method="POST"
+    )
     connector.replace_headers([{"name": "X-Key", "value": "old", "secret": True}])
     posted = destination_form(
         schema_json='{"fields": []}',
@@ -187,8 +206,14 @@ def test_it_never_renders_a_secret_into_html(staff, db):
         auth={"type": "basic", "username": "ada", "password": "basic-secret-1"},
         signing_secret="whsec_c2lnbmluZy1zZWNyZXQtMTIzNDU2Nzg5MA==",
     )
-    connector.replace_headers([{"name": "Authorization", "value": "Bearer header-secret-1", "secret": True}])
-    for url in (f"/connectors/{connector.pk}/", f"/connectors/{connector.pk}/edit/", "/connectors/"):
+    connector.replace_headers(
+        [{"name": "Authorization", "value": "Bearer header-secret-1", "secret": True}]
+    )
+    for url in (
+        f"/connectors/{connector.pk}/",
+        f"/connectors/{connector.pk}/edit/",
+        "/connectors/",
+    ):
         html = staff.get(url).content.decode()
         for secret in ("header-secret-1", "basic-secret-1", "c2lnbmluZy1zZWNyZXQ"):
             assert secret not in html, (url, secret)

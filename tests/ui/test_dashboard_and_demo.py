@@ -44,10 +44,18 @@ def test_it_sends_the_demo_orders_through_both_pipelines(staff, settings):
     staff.post("/demo/send/")
     mailbox = Connector.objects.get(slug="demo-clean-orders")
     records = [json.loads(r.data) for r in mailbox.mailbox_records.all()]
-    assert records[0] == {"id": 1001, "email": "ada@example.com", "customer": {"name": "Ada Lovelace"}, "amount": 42.5, "country": "GB"}
+    assert records[0] == {
+        "id": 1001,
+        "email": "ada@example.com",
+        "customer": {"name": "Ada Lovelace"},
+        "amount": 42.5,
+        "country": "GB",
+    }
     assert len(records) == 2
     assert Delivery.objects.count() == 2
-    assert Delivery.objects.first().destination.url.startswith("http://testserver/demo/echo/orders/")
+    assert Delivery.objects.first().destination.url.startswith(
+        "http://testserver/demo/echo/orders/"
+    )
 
 
 def test_it_removes_the_demo_workspace(staff):
@@ -60,7 +68,12 @@ def test_it_removes_the_demo_workspace(staff):
 
 def test_it_echoes_under_debug_only(settings, db):
     settings.DEBUG = True
-    response = Client().post("/demo/echo/orders/7", '{"a": 1}', content_type="application/json", HTTP_AUTHORIZATION="Bearer s3cret")
+    response = Client().post(
+        "/demo/echo/orders/7",
+        '{"a": 1}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer s3cret",
+    )
     assert response.json() == {"ok": True, "received": {"a": 1}}
     (echo,) = demo.panel_echoes()
     assert echo["headers"]["Authorization"] == "********"

@@ -10,13 +10,19 @@ from tests.helpers import make_connector, make_pipeline
 
 @pytest.fixture
 def api_pipeline(orders):
-    destination = make_connector("http_destination", "API", url="https://api.example.com/x", method="POST")
+    destination = make_connector(
+        "http_destination", "API", url="https://api.example.com/x", method="POST"
+    )
     return make_pipeline(orders, destination, name="To API")
 
 
 def delivery(pipeline, status: str, **kw) -> Delivery:
     return Delivery.objects.create(
-        pipeline=pipeline, destination=pipeline.destination, status=status, records=[{"id": 1}], **kw
+        pipeline=pipeline,
+        destination=pipeline.destination,
+        status=status,
+        records=[{"id": 1}],
+        **kw,
     )
 
 
@@ -32,9 +38,15 @@ def test_it_filters_deliveries_by_status(staff, api_pipeline):
 def test_it_shows_every_attempt(staff, api_pipeline):
     dead = delivery(api_pipeline, "dead", attempts=1, last_status_code=500, last_error="HTTP 500")
     DeliveryAttempt.objects.create(
-        delivery=dead, number=1, duration_ms=87, status_code=500, error="HTTP 500",
-        request_method="POST", request_url="https://api.example.com/x",
-        request_headers={"Authorization": "********"}, response_excerpt="upstream exploded",
+        delivery=dead,
+        number=1,
+        duration_ms=87,
+        status_code=500,
+        error="HTTP 500",
+        request_method="POST",
+        request_url="https://api.example.com/x",
+        request_headers={"Authorization": "********"},
+        response_excerpt="upstream exploded",
     )
     html = staff.get(f"/deliveries/{dead.pk}/").content.decode()
     assert "upstream exploded" in html

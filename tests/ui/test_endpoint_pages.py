@@ -70,7 +70,9 @@ def test_it_shows_a_sample_that_is_not_json_next_to_the_field(staff, orders):
 
 def test_it_shows_the_mailbox_backlog_and_latest_records(staff, outbox):
     with transaction.atomic():
-        append_records(outbox, ['{"id": 1, "email": "a@example.com"}', '{"id": 2, "email": "b@example.com"}'])
+        append_records(
+            outbox, ['{"id": 1, "email": "a@example.com"}', '{"id": 2, "email": "b@example.com"}']
+        )
     response = staff.get(f"/connectors/{outbox.pk}/")
     assert response.context["backlog"] == 2
     assert [r["seq"] for r in response.context["latest"]] == [2, 1]
@@ -94,7 +96,9 @@ def test_it_infers_fields_from_a_json_sample(staff):
 
 
 def test_it_infers_fields_from_csv_text(staff):
-    response = staff.post("/connectors/infer-schema/", {"sample": "id,email\n1,ada@example.com\n2,\n"})
+    response = staff.post(
+        "/connectors/infer-schema/", {"sample": "id,email\n1,ada@example.com\n2,\n"}
+    )
     assert response.json()["fields"] == [
         {"name": "id", "type": "integer", "required": True},
         {"name": "email", "type": "email", "required": False},

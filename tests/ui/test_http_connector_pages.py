@@ -47,7 +47,10 @@ def test_it_says_when_the_test_record_does_not_fit_the_schema(staff, httpserver)
 
 def test_it_test_reads_a_source_and_offers_the_inferred_schema(staff, httpserver):
     def orders(request: Request) -> Response:
-        return Response(json.dumps({"data": [{"id": 1, "email": "ada@example.com"}]}), content_type="application/json")
+        return Response(
+            json.dumps({"data": [{"id": 1, "email": "ada@example.com"}]}),
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/orders").respond_with_handler(orders)
     source = make_connector(
@@ -61,6 +64,11 @@ def test_it_test_reads_a_source_and_offers_the_inferred_schema(staff, httpserver
         {"name": "id", "type": "integer", "required": True},
         {"name": "email", "type": "email", "required": True},
     ]
-    adopted = staff.post(f"/connectors/{source.pk}/adopt-schema/", {"schema_json": result["schema_json"]})
+    adopted = staff.post(
+        f"/connectors/{source.pk}/adopt-schema/", {"schema_json": result["schema_json"]}
+    )
     assert adopted.status_code == 302
-    assert [f.name for f in Connector.objects.get(pk=source.pk).schema.fields.all()] == ["id", "email"]
+    assert [f.name for f in Connector.objects.get(pk=source.pk).schema.fields.all()] == [
+        "id",
+        "email",
+    ]

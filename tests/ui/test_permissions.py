@@ -12,11 +12,15 @@ from tests.helpers import make_connector
 @pytest.fixture
 def pages(orders, outbox, orders_to_outbox):
     run = Run.objects.create(source=orders, trigger=Run.Trigger.INGEST)
-    destination = make_connector("http_destination", "API", url="https://api.example.com/x", method="POST")
+    destination = make_connector(
+        "http_destination", "API", url="https://api.example.com/x", method="POST"
+    )
     from tests.helpers import make_pipeline
 
     pipeline = make_pipeline(orders, destination, name="To API")
-    delivery = Delivery.objects.create(pipeline=pipeline, destination=destination, run=run, records=[{}])
+    delivery = Delivery.objects.create(
+        pipeline=pipeline, destination=destination, run=run, records=[{}]
+    )
     upload = Upload.objects.create(source=orders, filename="a.csv")
     return [
         "/",

@@ -29,7 +29,9 @@ def test_it_creates_a_pipeline_then_opens_the_mapping(staff, orders, outbox):
 
 
 def test_it_refuses_a_destination_as_source(staff, outbox):
-    response = staff.post("/pipelines/new/", {"name": "P", "source": outbox.pk, "destination": outbox.pk})
+    response = staff.post(
+        "/pipelines/new/", {"name": "P", "source": outbox.pk, "destination": outbox.pk}
+    )
     assert "source" in response.context["form"].errors
     assert not Pipeline.objects.exists()
 
@@ -81,9 +83,17 @@ def test_it_shows_a_mapping_error_on_its_row(staff, orders_to_outbox):
 def test_it_previews_the_edited_mapping_without_saving_it(staff, orders_to_outbox):
     post = mapping_post(
         orders_to_outbox,
-        {"id": {"mode": "source", "source": "order_id"}, "email": {"mode": "template", "template": "{{ email }}", "transforms": "upper"}},
+        {
+            "id": {"mode": "source", "source": "order_id"},
+            "email": {"mode": "template", "template": "{{ email }}", "transforms": "upper"},
+        },
         action="preview",
-        sample=json.dumps([{"order_id": 1, "email": "ada@example.com"}, {"order_id": "x", "email": "b@example.com"}]),
+        sample=json.dumps(
+            [
+                {"order_id": 1, "email": "ada@example.com"},
+                {"order_id": "x", "email": "b@example.com"},
+            ]
+        ),
     )
     response = staff.post(f"/pipelines/{orders_to_outbox.pk}/", post, HTTP_X_REQUESTED_WITH="fetch")
     preview = response.context["preview"]
@@ -103,9 +113,13 @@ def test_it_previews_the_exact_requests_with_secrets_masked(staff, orders):
         url="https://api.example.com/orders/{{ order_id }}",
         method="PUT",
     )
-    destination.replace_headers([{"name": "Authorization", "value": "Bearer header-secret-1", "secret": True}])
+    destination.replace_headers(
+        [{"name": "Authorization", "value": "Bearer header-secret-1", "secret": True}]
+    )
     pipeline = make_pipeline(orders, destination, name="To API")
-    post = mapping_post(pipeline, {}, action="preview", sample='{"order_id": 5, "email": "a@example.com"}')
+    post = mapping_post(
+        pipeline, {}, action="preview", sample='{"order_id": 5, "email": "a@example.com"}'
+    )
     response = staff.post(f"/pipelines/{pipeline.pk}/", post)
     request = response.context["preview"]["requests"][0]
     assert (request["method"], request["url"]) == ("PUT", "https://api.example.com/orders/5")
