@@ -18,7 +18,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 ## run: the product on SQLite + the ORM broker, web and workers together, until Ctrl-C
 run: $(VENV)/.runtime
-	DEBUG=$${DEBUG:-True} $(PY) manage.py devserver --port $(PORT)
+	DEBUG=$${DEBUG:-True} ALLOW_PRIVATE_DESTINATIONS=$${ALLOW_PRIVATE_DESTINATIONS:-True} $(PY) manage.py devserver --port $(PORT)
 
 ## test: the whole suite (also what CI runs)
 test: $(VENV)/.dev

@@ -5,9 +5,9 @@
 In one run: a temporary SQLite database (migrated here, DEBUG off), a receiver on 127.0.0.1 in
 its own process (http.server's ThreadingHTTPServer, HTTP/1.1 keep-alive, answering 200 to
 everything), and pending deliveries of batch_size 1 and 100. One worker's task function,
-`pipelines.tasks.deliver(id)`, is called for each delivery in turn: it claims the delivery
-(guarded update, lease, attempt counted), renders and sends the request through
-`connectors.http`, records the attempt and the run's counts. The baseline sends the very same
+`pipelines.tasks.deliver_many(ids)`, is called for each task's chunk of ids in turn, as the
+queue hands them out: it claims the deliveries (guarded update, lease, attempt counted), renders
+and sends each request through `connectors.http`, records the attempts and the run's counts. The baseline sends the very same
 requests (URL, headers, body) with a bare `requests.Session` and does nothing else. Both run
 in alternating rounds, and the best round of each is kept, to damp a shared machine's noise.
 """
@@ -95,7 +95,7 @@ def measure(url: str, batch_size: int, rounds: int = ROUNDS) -> dict:
 
     from connectors.outbound import render_request
     from pipelines.models import Delivery, Pipeline, Run
-    from pipelines.tasks import deliver
+    from pipelines.tasks import DELIVERIES_PER_TASK, deliver_many
     from tests.helpers import make_connector
 
     destination = make_connector(
@@ -131,8 +131,9 @@ def measure(url: str, batch_size: int, rounds: int = ROUNDS) -> dict:
         plain.append(count / (time.perf_counter() - started))
 
         started = time.perf_counter()
-        for pk in ids:
-            deliver(pk)
+        # As the workers get them: one task per chunk of ids, as `enqueue_deliveries` queues them.
+        for start in range(0, len(ids), DELIVERIES_PER_TASK):
+            deliver_many(ids[start : start + DELIVERIES_PER_TASK])
         ours.append(count / (time.perf_counter() - started))
         delivered = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.DELIVERED).count()
         assert delivered == count, f"only {delivered} of {count} delivered"
@@ -156,8 +157,8 @@ def run() -> str:
     lines = [
         "## HTTP destination delivery",
         "",
-        "One worker (`pipelines.tasks.deliver` called in turn: claim, lease, attempt counted, render, "
-        "send, attempt and run counts recorded in SQLite) against a bare `requests.Session` loop "
+        "One worker (`pipelines.tasks.deliver_many` called for each task's chunk of ids: claim, "
+        "lease, attempt counted, render, send, attempts and run counts recorded in SQLite) against a bare `requests.Session` loop "
         "sending the same requests to the same local receiver (ThreadingHTTPServer on 127.0.0.1, "
         f"another process). Best of {ROUNDS} alternating rounds. Target: at least "
         f"{TARGET_RATIO:.0%} of the plain loop.",

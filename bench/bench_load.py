@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -30,6 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stack import Stack  # noqa: E402
+from tests.crash.processes import Receiver  # noqa: E402
 
 DURATION_SECONDS = 60
 REQUESTS_PER_SECOND = 10
@@ -55,46 +55,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-# --- The receiver: an API that applies each Idempotency-Key once -------------------------------
-
-
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), ReceiverHandler)
-        self.lock = threading.Lock()
-        self.applied: dict[str, int] = {}  # idempotency key -> records applied
-        self.record_ids: set[int] = set()
-        self.repeats = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
-
-    def take(self, key: str, records: list[dict]) -> None:
-        with self.lock:
-            if key in self.applied:
-                self.repeats += 1
-                return
-            self.applied[key] = len(records)
-            self.record_ids.update(record["id"] for record in records)
-
-
-class ReceiverHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.take(self.headers["Idempotency-Key"], body if isinstance(body, list) else [body])
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 # --- Load -------------------------------------------------------------------------------------
@@ -236,7 +196,6 @@ def run_load(
     stack = Stack(database_url, redis_url).setup()
     result = LoadResult(database=stack.vendor, duration=duration, offered_rps=rate)
     receiver = Receiver()
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
         server = stack.web(workers=2, threads=4)
         stack.workers(workers=2)
@@ -275,19 +234,22 @@ def run_load(
 
         deadline = load_ended + drain_seconds
         while time.monotonic() < deadline:
-            if len(receiver.record_ids) >= result.accepted and len(reader.ids) >= result.accepted:
+            if len(receiver.record_ids()) >= result.accepted and len(reader.ids) >= result.accepted:
                 break
             time.sleep(0.5)
         result.drain_seconds = time.monotonic() - load_ended
         reader.stop.set()
         reader_thread.join(timeout=10)
-        result.delivered_http = len(receiver.record_ids)
+        applied = receiver.record_ids()
+        result.delivered_http = len(set(applied))
+        if len(applied) != len(set(applied)):
+            result.problems.append(f"{len(applied) - len(set(applied))} records were applied twice")
         result.delivered_mailbox = len(reader.ids)
-        result.receiver_repeats = receiver.repeats
+        result.receiver_repeats = sum(receiver.repeats.values())
         result.database_counts = json.loads(stack.query(COUNTS))
         result.locked_lines = [line for line in stack.logs().splitlines() if LOCKED in line]
     finally:
-        receiver.shutdown()
+        receiver.close()
         stack.close()
     check(result)
     return result

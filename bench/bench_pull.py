@@ -121,7 +121,6 @@ def measure(port: int) -> dict:
     call_command("migrate", verbosity=0)
 
     from mailbox.models import MailboxRecord
-
     from pipelines.pulling import pull, read_pages
     from tests.helpers import make_connector, make_pipeline
 

@@ -51,9 +51,9 @@ def postgresql_version() -> str:
         return "not measured (DATABASE_URL is not a PostgreSQL URL)"
     import psycopg
 
-    from bench.stack import _psycopg_url
+    from bench.stack import maintenance_url
 
-    with psycopg.connect(_psycopg_url(url)) as conn:
+    with psycopg.connect(maintenance_url(url)) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 

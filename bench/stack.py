@@ -125,7 +125,7 @@ class Stack:
         import psycopg
 
         self.pg_name = f"superconnector_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+        with psycopg.connect(maintenance_url(url), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.pg_name}"')
         parts = urlsplit(url)
         return urlunsplit(parts._replace(path=f"/{self.pg_name}"))
@@ -133,7 +133,7 @@ class Stack:
     def _drop_pg_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(_psycopg_url(self.pg_admin_url), autocommit=True) as conn:
+        with psycopg.connect(maintenance_url(self.pg_admin_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
@@ -141,3 +141,8 @@ def _psycopg_url(url: str) -> str:
     # django-environ accepts postgres://, postgresql:// and pgsql://; libpq the first two.
     parts = urlsplit(url)
     return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def maintenance_url(url: str) -> str:
+    """The server's `postgres` database: the one named in the URL may not exist (tests only create test_*)."""
+    return urlunsplit(urlsplit(_psycopg_url(url))._replace(path="/postgres"))

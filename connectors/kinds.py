@@ -244,8 +244,8 @@ def clean_schedule(value: dict | None) -> dict:
         return {}
     if set(value) == {"every_minutes"}:
         minutes = value["every_minutes"]
-        if not isinstance(minutes, int) or minutes < 1:
-            raise ValueError("'every_minutes' must be a whole number of minutes, at least 1.")
+        if not isinstance(minutes, int) or not 1 <= minutes <= 32_767:
+            raise ValueError("'every_minutes' must be a whole number of minutes, from 1 to 32,767.")
         return value
     if set(value) == {"cron"}:
         if not isinstance(value["cron"], str) or not croniter.is_valid(value["cron"]):

@@ -4,7 +4,6 @@ import re
 
 from django.db import transaction
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors import secrets
@@ -96,8 +95,7 @@ class HeaderSerializer(serializers.Serializer):
         return {"name": header.name, "value": header.display_value, "secret": header.secret}
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True})
-class MaskedAuthField(serializers.JSONField):
+class MaskedAuthField(serializers.DictField):
     """Auth settings: written whole, shown with every secret masked."""
 
     def to_representation(self, value):
@@ -110,6 +108,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
     schema = SchemaSerializer(required=False)
     headers = HeaderSerializer(many=True, required=False)
     auth = MaskedAuthField(required=False)
+    # Objects, never null or other JSON: the kinds read them as mappings.
+    variables = serializers.DictField(required=False)
+    pagination = serializers.DictField(required=False)
+    schedule = serializers.DictField(required=False)
     signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
     has_signing_secret = serializers.SerializerMethodField()
     endpoint_url = serializers.SerializerMethodField()

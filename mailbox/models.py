@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -143,19 +143,33 @@ def append_records(mailbox: Connector, texts: list[str], run_id: int | None = No
     """
     if not texts:
         return 0
-    MailboxSequence.objects.get_or_create(mailbox=mailbox)
-    counter = MailboxSequence.objects.select_for_update().get(mailbox=mailbox)
-    first = counter.last_seq + 1
-    MailboxRecord.objects.bulk_create(
-        [
-            MailboxRecord(mailbox=mailbox, seq=first + i, data=text, run_id=run_id)
-            for i, text in enumerate(texts)
-        ],
-        batch_size=500,
-    )
-    counter.last_seq = first + len(texts) - 1
-    counter.save(update_fields=["last_seq"])
+    last = _reserve_sequence(mailbox, len(texts))
+    first = last - len(texts) + 1
+    now = timezone.now()
+    # The hot path of every pipeline into a mailbox: one executemany instead of building
+    # model instances (several times faster for pages of hundreds of records).
+    table = connection.ops.quote_name(MailboxRecord._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (mailbox_id, seq, data, run_id, created_at) VALUES (%s, %s, %s, %s, %s)",
+            [(mailbox.pk, first + i, text, run_id, created) for i, text in enumerate(texts)],
+        )
     mailbox_id = mailbox.pk
     # Long polls waiting in this process answer at once instead of at their next check.
     transaction.on_commit(lambda: arrivals.announce(mailbox_id))
-    return counter.last_seq
+    return last
+
+
+def _reserve_sequence(mailbox: Connector, count: int) -> int:
+    """Take `count` sequence numbers; the row stays locked until the caller commits."""
+    table = connection.ops.quote_name(MailboxSequence._meta.db_table)
+    sql = f"UPDATE {table} SET last_seq = last_seq + %s WHERE mailbox_id = %s RETURNING last_seq"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, mailbox.pk])
+        row = cursor.fetchone()
+        if row is None:
+            MailboxSequence.objects.get_or_create(mailbox=mailbox)
+            cursor.execute(sql, [count, mailbox.pk])
+            row = cursor.fetchone()
+    return row[0]

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -76,6 +77,8 @@ def run_check(check) -> dict:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
+# Exempt from CSRF so that a POST gets the honest 405, not a 403 about a missing token.
+@csrf_exempt
 @require_GET
 def healthz(request):
     results = {name: run_check(check) for name, check in CHECKS.items()}
@@ -87,6 +90,7 @@ def healthz(request):
     )
 
 
+@csrf_exempt
 @require_GET
 def metrics(request):
     token = settings.METRICS_TOKEN

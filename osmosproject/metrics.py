@@ -6,15 +6,18 @@ directory at boot) and `/metrics` adds their files up: prometheus_client's multi
 mode. The queue is measured in the database at scrape time instead, so its depth is the
 same whichever process or host answers.
 
-The `record_*` functions are the one-line hooks the flow calls; each also writes the
-structured log line of its event (ids as `extra` fields for the JSON-lines formatter).
+The `record_*` functions are the one-line hooks the flow calls, inside its transactions;
+they count (and write the structured log line of their event, ids as `extra` fields for
+the JSON-lines formatter) when that transaction commits: a rolled-back run never happened.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 
+from django.db import transaction
 from django.utils import timezone
 from prometheus_client import (
     REGISTRY,
@@ -76,6 +79,20 @@ ATTEMPT_DURATION = Histogram(
 
 def record_run(run) -> None:
     """A run finished: count its records and log it."""
+    transaction.on_commit(partial(_count_run, run))
+
+
+def record_attempt(delivery, attempt, status: str | None) -> None:
+    """One outbound attempt ended; `status` is the delivery's new status, None if our lease was lost."""
+    transaction.on_commit(partial(_count_attempt, delivery, attempt, status))
+
+
+def record_delivered(kind: str, count: int) -> None:
+    """Records delivered at once by a destination that needs no outbound request (the mailbox)."""
+    transaction.on_commit(partial(RECORDS_DELIVERED.labels(kind).inc, count))
+
+
+def _count_run(run) -> None:
     trigger = str(run.trigger)
     RECORDS_RECEIVED.labels(trigger).inc(run.received)
     RECORDS_ACCEPTED.labels(trigger).inc(run.accepted)
@@ -104,8 +121,7 @@ def record_run(run) -> None:
     )
 
 
-def record_attempt(delivery, attempt, status: str | None) -> None:
-    """One outbound attempt ended; `status` is the delivery's new status, None if our lease was lost."""
+def _count_attempt(delivery, attempt, status: str | None) -> None:
     records = len(delivery.records)
     ATTEMPT_DURATION.observe((attempt.duration_ms or 0) / 1000)
     DELIVERY_ATTEMPTS.labels(str(status or "lost")).inc()
@@ -141,11 +157,6 @@ def record_attempt(delivery, attempt, status: str | None) -> None:
             "error": attempt.error,
         },
     )
-
-
-def record_delivered(kind: str, count: int) -> None:
-    """Records delivered at once by a destination that needs no outbound request (the mailbox)."""
-    RECORDS_DELIVERED.labels(kind).inc(count)
 
 
 # --- Measured at scrape time ------------------------------------------------------------------

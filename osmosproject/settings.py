@@ -172,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Responses leave out settings that do not apply to a connector's kind.
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
 }
 
 # --- Cache (throttling, OAuth2 tokens) --------------------------------------------
@@ -185,8 +187,8 @@ Q_CLUSTER = {
     "workers": env.int("Q_WORKERS", default=2),
     # A task that outlives `timeout` is killed; `retry` must be larger or django-q2
     # hands the same task to a second worker while the first still runs.
-    "timeout": 300,
-    "retry": 360,
+    "timeout": 1800,  # a long paginated pull; deliveries take seconds
+    "retry": 1860,
     # Our tasks record their own failures; django-q2's re-run is only a safety net.
     "max_attempts": 1,
     "ack_failures": True,

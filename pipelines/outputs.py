@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from mailbox.models import append_records
 from typing import ClassVar
 
 import orjson
 from django.db import transaction
+
+from mailbox.models import append_records
+from osmosproject.metrics import record_delivered
 
 
 class Output:
@@ -24,6 +26,7 @@ class MailboxOutput(Output):
 
     def accept(self, pipeline, run, records: list[dict]) -> None:
         append_records(pipeline.destination, [orjson.dumps(r).decode() for r in records], run.pk)
+        record_delivered("mailbox", len(records))
 
 
 class HttpDestinationOutput(Output):
@@ -31,6 +34,7 @@ class HttpDestinationOutput(Output):
 
     def accept(self, pipeline, run, records: list[dict]) -> None:
         from pipelines.models import Delivery
+        from pipelines.tasks import enqueue_deliveries
 
         size = max(1, pipeline.destination.batch_size)
         deliveries = Delivery.objects.bulk_create(
@@ -43,15 +47,9 @@ class HttpDestinationOutput(Output):
             for i in range(0, len(records), size)
         )
         ids = [d.pk for d in deliveries]
-        # Outbound HTTP never happens inside the request: workers pick these up after the commit.
+        # Outbound HTTP never happens inside the request: workers pick these up after the commit,
+        # a task per chunk of ids, never one per delivery.
         transaction.on_commit(lambda: enqueue_deliveries(ids))
-
-
-def enqueue_deliveries(ids: list[int]) -> None:
-    from pipelines.tasks import enqueue_delivery
-
-    for delivery_id in ids:
-        enqueue_delivery(delivery_id)
 
 
 OUTPUTS: dict[str, Output] = {

@@ -24,7 +24,6 @@ from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 import orjson
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from connectors import auth, http
@@ -499,7 +498,9 @@ def pull(
     if connector.kind != Connector.Kind.HTTP_SOURCE or not connector.enabled:
         # Disabled (or changed) between being queued and now.
         if run is not None:
-            run.finish(error="The source is disabled or no longer an HTTP source; nothing was read.")
+            run.finish(
+                error="The source is disabled or no longer an HTTP source; nothing was read."
+            )
         return run
     if (
         trigger == Run.Trigger.SCHEDULE
@@ -597,12 +598,13 @@ class RunReader:
             delivered = sum(
                 pipeline.process(good, self.run, indices).delivered for pipeline in self.pipelines
             )
-            Run.objects.filter(pk=self.run.pk).update(
-                pages=F("pages") + 1,
-                received=F("received") + len(page.records),
-                accepted=F("accepted") + len(good),
-                rejected=F("rejected") + len(bad),
-                delivered=F("delivered") + delivered,
+            Run.add(
+                {"id": self.run.pk},
+                pages=1,
+                received=len(page.records),
+                accepted=len(good),
+                rejected=len(bad),
+                delivered=delivered,
             )
             # Renewed when a quarter of the lease is used, not on every page: one query less per page.
             if time.monotonic() - self.renewed_at > self.lease / 4:

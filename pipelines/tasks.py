@@ -14,27 +14,39 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.models import Connector
-from pipelines.models import Delivery, IdempotencyKey, RecordError, Run
+from pipelines.models import IdempotencyKey, RecordError, Run
 
 logger = logging.getLogger("pipelines.tasks")
 
+# A task's payload stays small (ids only) and its database work is shared by this many deliveries.
+DELIVERIES_PER_TASK = 100
 
-def enqueue_delivery(delivery_id: int) -> None:
-    """Queue one delivery; if the queue cannot take it, the sweeper will."""
+
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    """Queue deliveries of one destination, DELIVERIES_PER_TASK to a task; what the queue cannot
+    take, the sweeper will."""
+    for start in range(0, len(delivery_ids), DELIVERIES_PER_TASK):
+        chunk = delivery_ids[start : start + DELIVERIES_PER_TASK]
+        try:
+            async_task("pipelines.tasks.deliver_many", chunk, group="deliveries")
+        except Exception:
+            logger.exception("deliveries=%s not queued; the sweeper will queue them", chunk)
+
+
+def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
+    from pipelines.delivery import deliver_many
+
     try:
-        async_task("pipelines.tasks.deliver", delivery_id, group="deliveries")
+        return deliver_many(delivery_ids)
     except Exception:
-        logger.exception("delivery=%s not queued; the sweeper will queue it", delivery_id)
+        # Leases are held; when they expire the sweeper hands the deliveries to another worker.
+        logger.exception("deliveries=%s attempt crashed", delivery_ids)
+        return {}
 
 
 def deliver(delivery_id: int) -> str | None:
-    try:
-        # No reload here: the claim loads the row with the guarded query it needs anyway.
-        return Delivery(pk=delivery_id).attempt()
-    except Exception:
-        # A lease is held; when it expires the sweeper hands the delivery to another worker.
-        logger.exception("delivery=%s attempt crashed", delivery_id)
-        return None
+    """One delivery (replays, tests, tasks queued before deliveries went in batches)."""
+    return deliver_many([delivery_id]).get(delivery_id)
 
 
 def sweep_deliveries() -> int:

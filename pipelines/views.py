@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from connectors import examples
 from connectors.formats import BodyError
 from connectors.models import Connector
-from connectors.outbound import RenderError
 from connectors.views import staff_required
 from mailbox.models import backlog
 from pipelines import demo
@@ -162,10 +161,7 @@ def preview_unsaved(form: MappingForm, sample: str) -> dict:
         return {"error": "Fix the mapping first.", "mapping_errors": form_messages(form)}
     with transaction.atomic():
         form.pipeline.replace_mappings(form.mappings())
-        try:
-            result = form.pipeline.preview(records)
-        except RenderError as exc:
-            result = {"error": f"The request cannot be built: {exc}."}
+        result = form.pipeline.preview(records)
         transaction.set_rollback(True)
     result["rows"] = (
         [

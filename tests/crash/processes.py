@@ -14,10 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import orjson
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +204,58 @@ class Workers(Process):
                 raise RuntimeError(f"qcluster did not start within {timeout} s:\n{self.log()[-3000:]}")
             time.sleep(0.1)
         return self
+
+
+class Receiver(ThreadingHTTPServer):
+    """An HTTP destination on 127.0.0.1 that applies each Idempotency-Key once, as careful APIs do.
+
+    A repeat of a key (a retry after a crash) answers 200 again but applies nothing: what
+    was applied, and how often a key came back, is what crash and load tests check.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, delay: float = 0.0):
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.applied: dict[str, list[dict]] = {}  # idempotency key -> the records applied
+        self.repeats: dict[str, int] = {}
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
+
+    def record_ids(self) -> list:
+        with self.lock:
+            return [record["id"] for records in self.applied.values() for record in records]
+
+    def take(self, key: str, records: list[dict]) -> None:
+        with self.lock:
+            self.requests += 1
+            if key in self.applied:
+                self.repeats[key] = self.repeats.get(key, 0) + 1
+            else:
+                self.applied[key] = records
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        self.server.take(self.headers["Idempotency-Key"], body if isinstance(body, list) else [body])
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from mailbox.models import MailboxRecord
-
 import orjson
 from werkzeug import Response
 
 from connectors.models import Connector
+from mailbox.models import MailboxRecord
 from tests.helpers import make_connector, make_pipeline
 
 ITEM_FIELDS = [

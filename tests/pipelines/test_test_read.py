@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from mailbox.models import MailboxRecord
-
 import pytest
 from werkzeug import Request
 
 from connectors.secrets import MASK
+from mailbox.models import MailboxRecord
 from pipelines.models import Run
 from pipelines.pulling import read_sample
 from tests.helpers import make_connector

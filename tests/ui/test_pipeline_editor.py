@@ -136,3 +136,17 @@ def test_it_says_when_the_sample_is_not_json(staff, orders_to_outbox):
 def test_it_deletes_a_pipeline(staff, orders_to_outbox):
     staff.post(f"/pipelines/{orders_to_outbox.pk}/delete/")
     assert not Pipeline.objects.exists()
+
+
+def test_it_shows_a_request_that_cannot_be_built(staff, orders):
+    destination = make_connector(
+        "http_destination",
+        "API",
+        [{"name": "order_id", "type": "integer"}],
+        url="https://api.example.com/orders/{{ order_id }}",
+        method="PUT",
+    )
+    pipeline = make_pipeline(orders, destination, name="To API")
+    post = mapping_post(pipeline, {}, action="preview", sample='{"email": "a@example.com"}')
+    response = staff.post(f"/pipelines/{pipeline.pk}/", post, HTTP_X_REQUESTED_WITH="fetch")
+    assert "This request cannot be built: the URL cannot be rendered" in response.content.decode()
