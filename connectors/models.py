@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -34,7 +36,8 @@ class Schema(models.Model):
         return [f.spec() for f in self.fields.all()]
 
     def compile(self, *, drop_unknown: bool = False) -> CompiledSchema:
-        return CompiledSchema(self.specs(), drop_unknown=drop_unknown)
+        """Compiled once and reused while the schema is unchanged (every edit bumps updated_at)."""
+        return _compiled_schema(self.pk, self.updated_at, drop_unknown)
 
     def replace_fields(self, fields: list[dict]) -> None:
         """Set the whole field list at once: the API and the UI edit a schema as one document."""
@@ -43,6 +46,12 @@ class Schema(models.Model):
             SchemaField(schema=self, position=i, **field) for i, field in enumerate(fields)
         )
         self.save(update_fields=["updated_at"])
+
+
+@lru_cache(maxsize=512)
+def _compiled_schema(schema_id: int, updated_at, drop_unknown: bool) -> CompiledSchema:
+    specs = [f.spec() for f in SchemaField.objects.filter(schema_id=schema_id)]
+    return CompiledSchema(specs, drop_unknown=drop_unknown)
 
 
 class SchemaField(models.Model):

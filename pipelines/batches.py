@@ -1,17 +1,19 @@
-"""Records that enter from the browser: CSV uploads and fixed rejected records sent again.
+"""The steps every batch of source records takes into a run.
 
-The same steps as the ingest endpoint (validate by the source schema, keep the rejected with
-the run, hand the good ones to the pipelines in the same transaction), but in chunks whose
-counts are added to the run, and optionally through chosen pipelines only.
+Validate by the source schema (`check_records`), keep the rejected whole with the run
+(`keep_rejected`), hand the good ones to every enabled pipeline in the same transaction
+(`pass_on`). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
+go through these; `accept_into_run` does the three for a chunk and adds its counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
+from connectors.schema import CompiledSchema
 from pipelines.models import Pipeline, RecordError, Run
 
 
@@ -24,31 +26,57 @@ def accept_into_run(
     """
     source = run.source
     validator = source.schema.compile(drop_unknown=source.drop_unknown_fields)
-    good, indices, bad = [], [], []
-    for offset, record in enumerate(records):
-        clean, errors = validator.validate(record)
-        if errors:
-            bad.append(
-                RecordError(run=run, index=first_index + offset, record=record, errors=errors)
-            )
-        else:
-            good.append(clean)
-            indices.append(first_index + offset)
-    RecordError.objects.bulk_create(bad, batch_size=500)
-    if pipelines is None:
-        pipelines = Pipeline.objects.filter(source=source, enabled=True).select_related(
-            "destination__schema"
-        )
-    delivered = (
-        sum(pipeline.process(good, run, indices).delivered for pipeline in pipelines) if good else 0
-    )
-    Run.objects.filter(pk=run.pk).update(
-        received=F("received") + len(records),
-        accepted=F("accepted") + len(good),
-        rejected=F("rejected") + len(bad),
-        delivered=F("delivered") + delivered,
+    good, indices, bad = check_records(validator, records, first_index)
+    keep_rejected(run, bad)
+    delivered = pass_on(run, good, indices, pipelines)
+    Run.add(
+        {"id": run.pk},
+        received=len(records),
+        accepted=len(good),
+        rejected=len(bad),
+        delivered=delivered,
     )
     return len(good), len(bad)
+
+
+Rejected = tuple[int, Any, list[dict]]  # (index in the run, the record as received, its errors)
+
+
+def check_records(
+    validator: CompiledSchema, records: list, first_index: int = 0
+) -> tuple[list[dict], list[int], list[Rejected]]:
+    """Split records into the valid ones (cleaned, with their indices) and the rejected ones."""
+    good, indices, bad = [], [], []
+    for index, record in enumerate(records, start=first_index):
+        clean, errors = validator.validate(record)
+        if errors:
+            bad.append((index, record, errors))
+        else:
+            good.append(clean)
+            indices.append(index)
+    return good, indices, bad
+
+
+def keep_rejected(run: Run, rejected: list[Rejected]) -> None:
+    RecordError.objects.bulk_create(
+        [RecordError(run=run, index=i, record=r, errors=e) for i, r, e in rejected], batch_size=500
+    )
+
+
+def pass_on(
+    run: Run, records: list[dict], indices: list[int], pipelines: Iterable[Pipeline] | None = None
+) -> int:
+    """Hand valid records to every enabled pipeline of the run's source (or the chosen ones).
+
+    Returns how many were delivered at once (mailbox rows); deliveries count later.
+    """
+    if not records:
+        return 0
+    if pipelines is None:
+        pipelines = Pipeline.objects.filter(source=run.source_id, enabled=True).select_related(
+            "destination__schema"
+        )
+    return sum(pipeline.process(records, run, indices).delivered for pipeline in pipelines)
 
 
 def finish_run(run_id: int, error: str = "") -> Run:

@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
-from pipelines.models import IdempotencyKey, Pipeline, RecordError, Run
+from pipelines.batches import check_records, keep_rejected, pass_on
+from pipelines.models import IdempotencyKey, Run
 
 # The response lists this many errors; all of them are kept with the run.
 MAX_ERRORS_IN_RESPONSE = 100
@@ -155,14 +156,7 @@ def accept_batch(
     connector: Connector, records: list, *, key: str = "", body_hash: str = ""
 ) -> Response:
     validator = connector.schema.compile(drop_unknown=connector.drop_unknown_fields)
-    accepted, accepted_indices, rejected = [], [], []
-    for index, record in enumerate(records):
-        clean, errors = validator.validate(record)
-        if errors:
-            rejected.append((index, record, errors))
-        else:
-            accepted.append(clean)
-            accepted_indices.append(index)
+    accepted, accepted_indices, rejected = check_records(validator, records)
     flat_errors = [{"index": index, **error} for index, _, errors in rejected for error in errors]
     summary = {
         "received": len(records),
@@ -194,11 +188,8 @@ def accept_batch(
                 rejected=len(rejected),
                 idempotency_key=key,
             )
-            RecordError.objects.bulk_create(
-                [RecordError(run=run, index=i, record=r, errors=e) for i, r, e in rejected],
-                batch_size=500,
-            )
-            deliver_to_pipelines(connector, run, accepted, accepted_indices)
+            keep_rejected(run, rejected)
+            run.delivered = pass_on(run, accepted, accepted_indices)
             run.finish()
             body = {"run": run.pk, **summary}
             if key:
@@ -211,16 +202,3 @@ def accept_batch(
                 return replay
         raise
     return Response(body, status=status.HTTP_202_ACCEPTED)
-
-
-def deliver_to_pipelines(
-    connector: Connector, run: Run, records: list[dict], indices: list[int]
-) -> None:
-    """Fan out to every enabled pipeline of the source; delivered counts of instant outputs go on the run."""
-    delivered = 0
-    pipelines = Pipeline.objects.filter(source=connector, enabled=True).select_related(
-        "destination__schema"
-    )
-    for pipeline in pipelines:
-        delivered += pipeline.process(records, run, indices).delivered
-    run.delivered = delivered
