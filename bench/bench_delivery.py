@@ -83,9 +83,13 @@ def setup_django(db_path: str) -> None:
 def make_deliveries(destination, pipeline, run, batch_size: int, count: int) -> list[int]:
     from pipelines.models import Delivery
 
-    rows = Delivery.objects.bulk_create(
-        Delivery(pipeline=pipeline, destination=destination, run=run, records=[RECORD] * batch_size)
-        for _ in range(count)
+    rows = Delivery.create_all(
+        [
+            Delivery(
+                pipeline=pipeline, destination=destination, run=run, records=[RECORD] * batch_size
+            )
+            for _ in range(count)
+        ]
     )
     return [row.pk for row in rows]
 

@@ -24,8 +24,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import Stack  # noqa: E402
-from connectors.schema import CompiledSchema, FieldSpec  # noqa: E402
+from bench.stack import Stack
+from connectors.schema import CompiledSchema, FieldSpec
 
 FIELDS = [
     {"name": "id", "type": "integer", "required": True},
@@ -103,7 +103,9 @@ def raw_limit(payload: bytes, batches: int, db_path: Path) -> tuple[float, list[
 # --- Over HTTP ----------------------------------------------------------------------------
 
 
-def post_many(port: int, path: str, token: str, payload: bytes, count: int, clients: int) -> tuple[float, list[float], dict]:
+def post_many(
+    port: int, path: str, token: str, payload: bytes, count: int, clients: int
+) -> tuple[float, list[float], dict]:
     """Send `count` requests over `clients` keep-alive connections; (seconds, latencies, statuses)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -140,19 +142,45 @@ def run() -> str:
     stack = Stack(database_url=None, redis_url="").setup()
     try:
         server = stack.web(workers=2, threads=4)
-        source = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}})
-        box = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Orders out", "kind": "mailbox", "schema": {"fields": FIELDS}})
-        stack.api(server, "POST", "/api/v1/pipelines/", {"name": "Orders to mailbox", "source": source["id"], "destination": box["id"], "mappings": []})
+        source = stack.api(
+            server,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+        )
+        box = stack.api(
+            server,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Orders out", "kind": "mailbox", "schema": {"fields": FIELDS}},
+        )
+        stack.api(
+            server,
+            "POST",
+            "/api/v1/pipelines/",
+            {
+                "name": "Orders to mailbox",
+                "source": source["id"],
+                "destination": box["id"],
+                "mappings": [],
+            },
+        )
         path = f"/api/v1/ingest/{source['slug']}/"
         rows = []
         for batch, count in PLAN.items():
             payload = body(batch)
             post_many(server.port, path, source["token"], payload, WARMUP_REQUESTS, CLIENTS)
-            seconds, latencies, statuses = post_many(server.port, path, source["token"], payload, count, CLIENTS)
+            seconds, latencies, statuses = post_many(
+                server.port, path, source["token"], payload, count, CLIENTS
+            )
             if set(statuses) != {202}:
-                raise RuntimeError(f"batch {batch}: unexpected statuses {statuses}\n{stack.logs()[-3000:]}")
+                raise RuntimeError(
+                    f"batch {batch}: unexpected statuses {statuses}\n{stack.logs()[-3000:]}"
+                )
             with tempfile.TemporaryDirectory() as scratch:
-                raw_rate, raw_latencies = raw_limit(payload, max(count // CLIENTS, 20), Path(scratch) / "raw.sqlite3")
+                raw_rate, raw_latencies = raw_limit(
+                    payload, max(count // CLIENTS, 20), Path(scratch) / "raw.sqlite3"
+                )
             rows.append((batch, count, batch * count / seconds, raw_rate, latencies, raw_latencies))
         stored = stack.query(
             "from mailbox.models import MailboxRecord; print(MailboxRecord.objects.count())"
@@ -179,7 +207,10 @@ def run() -> str:
             f"| {statistics.median(latencies) * 1000:.1f} | {percentile(latencies, 0.99) * 1000:.1f} "
             f"| {statistics.median(raw_latencies) * 1000:.2f} | {percentile(raw_latencies, 0.99) * 1000:.2f} |"
         )
-    by_batch = {batch: (rate / raw_rate, percentile(latencies, 0.99) * 1000) for batch, _, rate, raw_rate, latencies, _ in rows}
+    by_batch = {
+        batch: (rate / raw_rate, percentile(latencies, 0.99) * 1000)
+        for batch, _, rate, raw_rate, latencies, _ in rows
+    }
     ratio_1000, p99_1 = by_batch[1000][0], by_batch[1][1]
     lines += [
         "",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import statistics
 import sys
 import threading
 import time
@@ -28,8 +27,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import Stack  # noqa: E402
-from tests.crash.processes import Receiver  # noqa: E402
+from bench.stack import Stack
+from tests.crash.processes import Receiver
 
 DURATION_SECONDS = 60
 REQUESTS_PER_SECOND = 10
@@ -94,7 +93,9 @@ def make_batch(start: int) -> list[dict]:
     batch = []
     for n in range(start, start + RECORDS_PER_REQUEST):
         email = "not-an-email" if n % INVALID_EVERY == 0 else f"c{n}@example.com"
-        batch.append({"id": n, "email": email, "name": f"C {n}", "amount": n % 100 + 0.5, "paid": n % 2 == 0})
+        batch.append(
+            {"id": n, "email": email, "name": f"C {n}", "amount": n % 100 + 0.5, "paid": n % 2 == 0}
+        )
     return batch
 
 
@@ -106,7 +107,12 @@ class Sender:
 
     def post(self, conn: http.client.HTTPConnection, payload: bytes) -> tuple[int, dict, float]:
         begin = time.perf_counter()
-        conn.request("POST", self.path, payload, {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+        conn.request(
+            "POST",
+            self.path,
+            payload,
+            {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
         response = conn.getresponse()
         data = response.read()
         elapsed = time.perf_counter() - begin
@@ -115,7 +121,9 @@ class Sender:
     def idle_baseline(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         for i in range(IDLE_SAMPLES):
-            status, body, elapsed = self.post(conn, orjson.dumps(make_batch(-(i + 1) * RECORDS_PER_REQUEST)))
+            status, body, elapsed = self.post(
+                conn, orjson.dumps(make_batch(-(i + 1) * RECORDS_PER_REQUEST))
+            )
             self.count(status, body, None)
             self.result.idle_latencies.append(elapsed)
         conn.close()
@@ -169,15 +177,27 @@ class MailboxReader:
             data = response.read()
             self.result.mailbox_polls += 1
             if response.status != 200:
-                self.result.statuses[response.status] = self.result.statuses.get(response.status, 0) + 1
-                self.result.problems.append(f"mailbox poll answered {response.status}: {data[:300]!r}")
+                self.result.statuses[response.status] = (
+                    self.result.statuses.get(response.status, 0) + 1
+                )
+                self.result.problems.append(
+                    f"mailbox poll answered {response.status}: {data[:300]!r}"
+                )
                 time.sleep(0.5)
                 continue
             page = orjson.loads(data)
-            self.ids.update(orjson.loads(r["data"])["id"] if isinstance(r["data"], str) else r["data"]["id"] for r in page["records"])
+            self.ids.update(
+                orjson.loads(r["data"])["id"] if isinstance(r["data"], str) else r["data"]["id"]
+                for r in page["records"]
+            )
             if page["records"]:
                 after = page["next"]
-                conn.request("POST", f"/api/v1/mailbox/{self.slug}/ack/", orjson.dumps({"cursor": after}), {**headers, "Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    f"/api/v1/mailbox/{self.slug}/ack/",
+                    orjson.dumps({"cursor": after}),
+                    {**headers, "Content-Type": "application/json"},
+                )
                 ack = conn.getresponse()
                 ack.read()
                 if ack.status >= 300:
@@ -199,16 +219,44 @@ def run_load(
     try:
         server = stack.web(workers=2, threads=4)
         stack.workers(workers=2)
-        source = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}})
+        source = stack.api(
+            server,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+        )
         hook = stack.api(
             server,
             "POST",
             "/api/v1/connectors/",
-            {"name": "Receiver", "kind": "http_destination", "schema": {"fields": FIELDS}, "url": receiver.url, "method": "POST", "batch_size": DESTINATION_BATCH, "initial_backoff_seconds": 1},
+            {
+                "name": "Receiver",
+                "kind": "http_destination",
+                "schema": {"fields": FIELDS},
+                "url": receiver.url,
+                "method": "POST",
+                "batch_size": DESTINATION_BATCH,
+                "initial_backoff_seconds": 1,
+            },
         )
-        box = stack.api(server, "POST", "/api/v1/connectors/", {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}})
+        box = stack.api(
+            server,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
+        )
         for destination in (hook, box):
-            stack.api(server, "POST", "/api/v1/pipelines/", {"name": f"To {destination['name']}", "source": source["id"], "destination": destination["id"], "mappings": []})
+            stack.api(
+                server,
+                "POST",
+                "/api/v1/pipelines/",
+                {
+                    "name": f"To {destination['name']}",
+                    "source": source["id"],
+                    "destination": destination["id"],
+                    "mappings": [],
+                },
+            )
         lock = threading.Lock()
         path = f"/api/v1/ingest/{source['slug']}/"
         Sender(server.port, path, source["token"], result, lock).idle_baseline()
@@ -222,7 +270,11 @@ def run_load(
         senders = [
             threading.Thread(
                 target=Sender(server.port, path, source["token"], result, lock).run,
-                args=([start + i / rate for i in range(k, total, 2)], k * RECORDS_PER_REQUEST, 2 * RECORDS_PER_REQUEST),
+                args=(
+                    [start + i / rate for i in range(k, total, 2)],
+                    k * RECORDS_PER_REQUEST,
+                    2 * RECORDS_PER_REQUEST,
+                ),
             )
             for k in range(2)
         ]
@@ -287,17 +339,36 @@ def check(result: LoadResult) -> None:
     if unexpected:
         result.problems.append(f"ingest answers other than 202: {unexpected}")
     if result.locked_lines or counts.get("locked_attempts"):
-        result.problems.append(f'"{LOCKED}" appeared: {result.locked_lines[:3]}, attempts: {counts.get("locked_attempts")}')
+        result.problems.append(
+            f'"{LOCKED}" appeared: {result.locked_lines[:3]}, attempts: {counts.get("locked_attempts")}'
+        )
     if result.received != result.accepted + result.rejected:
-        result.problems.append(f"received {result.received} != accepted {result.accepted} + rejected {result.rejected}")
-    if (counts.get("received"), counts.get("accepted"), counts.get("rejected")) != (result.received, result.accepted, result.rejected):
-        result.problems.append(f"the runs count {counts} but the senders were told {result.received}/{result.accepted}/{result.rejected}")
+        result.problems.append(
+            f"received {result.received} != accepted {result.accepted} + rejected {result.rejected}"
+        )
+    if (counts.get("received"), counts.get("accepted"), counts.get("rejected")) != (
+        result.received,
+        result.accepted,
+        result.rejected,
+    ):
+        result.problems.append(
+            f"the runs count {counts} but the senders were told {result.received}/{result.accepted}/{result.rejected}"
+        )
     if counts.get("record_errors") != result.rejected:
-        result.problems.append(f"{result.rejected} records rejected but {counts.get('record_errors')} kept with their runs")
+        result.problems.append(
+            f"{result.rejected} records rejected but {counts.get('record_errors')} kept with their runs"
+        )
     if result.delivered_http != result.accepted:
-        result.problems.append(f"the receiver applied {result.delivered_http} records of {result.accepted} accepted")
-    if result.delivered_mailbox != result.accepted or counts.get("mailbox_records") != result.accepted:
-        result.problems.append(f"the mailbox gave {result.delivered_mailbox} records (stored {counts.get('mailbox_records')}) of {result.accepted} accepted")
+        result.problems.append(
+            f"the receiver applied {result.delivered_http} records of {result.accepted} accepted"
+        )
+    if (
+        result.delivered_mailbox != result.accepted
+        or counts.get("mailbox_records") != result.accepted
+    ):
+        result.problems.append(
+            f"the mailbox gave {result.delivered_mailbox} records (stored {counts.get('mailbox_records')}) of {result.accepted} accepted"
+        )
     not_delivered = {s: n for s, n in counts.get("deliveries", {}).items() if s != "delivered"}
     if not_delivered:
         result.problems.append(f"deliveries not delivered after draining: {not_delivered}")
@@ -323,7 +394,10 @@ def report(results: list[LoadResult]) -> str:
         achieved = (r.requests - IDLE_SAMPLES) / r.duration
         p50, p99 = percentile(r.latencies, 0.5), percentile(r.latencies, 0.99)
         idle50, idle99 = percentile(r.idle_latencies, 0.5), percentile(r.idle_latencies, 0.99)
-        wait50, wait99 = r.database_counts.get("delivery_wait_p50"), r.database_counts.get("delivery_wait_p99")
+        wait50, wait99 = (
+            r.database_counts.get("delivery_wait_p50"),
+            r.database_counts.get("delivery_wait_p99"),
+        )
         lines.append(
             f"| {r.database} | {achieved:.1f} ({achieved / r.offered_rps:.0%}) | {r.received:,} | {r.accepted:,} "
             f"| {r.rejected:,} | {r.delivered_http:,} | {r.delivered_mailbox:,} "
@@ -337,7 +411,9 @@ def report(results: list[LoadResult]) -> str:
     lines += [
         "",
         "Records in count the idle baseline's requests too. The receiver drops repeats of an "
-        "Idempotency-Key; repeats seen: " + ", ".join(f"{r.database} {r.receiver_repeats}" for r in results) + ".",
+        "Idempotency-Key; repeats seen: "
+        + ", ".join(f"{r.database} {r.receiver_repeats}" for r in results)
+        + ".",
     ]
     return "\n".join(lines) + "\n"
 

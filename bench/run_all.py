@@ -72,6 +72,8 @@ def machine() -> list[str]:
         f"- OS: {platform.platform()}",
         f"- Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; "
         f"PostgreSQL {postgresql_version()}; Redis {redis_version()}",
+        f"- Load average when it started: {' '.join(f'{n:.2f}' for n in os.getloadavg())} "
+        "(other work on the machine skews every figure)",
     ]
 
 
@@ -84,6 +86,9 @@ def benchmarks(only: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
+    # Read before any benchmark runs: one may point DATABASE_URL at a scratch database.
+    environment = dict(os.environ)
+    about_machine = machine()
     sections, failed = [], []
     for name in benchmarks(argv):
         print(f"running {name} ...", flush=True)
@@ -94,6 +99,10 @@ def main(argv: list[str]) -> int:
             failed.append(name)
             section = f"### {name}\n\nFailed:\n\n```\n{traceback.format_exc()}```\n"
             print(section, file=sys.stderr)
+        finally:
+            # Each benchmark starts from the environment the command was given.
+            os.environ.clear()
+            os.environ.update(environment)
         sections.append(section.rstrip() + f"\n\n_{name}: {time.monotonic() - began:.0f} s._\n")
     command = "make bench" + (f" (python bench/run_all.py {' '.join(argv)})" if argv else "")
     page = [
@@ -105,9 +114,7 @@ def main(argv: list[str]) -> int:
         "",
         "## Machine",
         "",
-        *machine(),
-        f"- Environment: DATABASE_URL {'set' if os.environ.get('DATABASE_URL') else 'unset'}, "
-        f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'unset'}",
+        *about_machine,
         "",
         "## Results",
         "",

@@ -66,7 +66,9 @@ class Stack:
 
     def setup(self) -> Stack:
         self.manage("migrate", "--noinput")
-        self.manage("createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
+        self.manage(
+            "createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com"
+        )
         out = self.manage("drf_create_token", "admin")
         self.token = out.split()[2]
         return self
@@ -89,12 +91,16 @@ class Stack:
         return self.manage("shell", "--no-imports", "-c", python).strip()
 
     def web(self, *, workers: int = 2, threads: int = 4) -> WebServer:
-        server = WebServer(self.env, self.dir / f"web-{len(self.processes)}.log", workers=workers, threads=threads)
+        server = WebServer(
+            self.env, self.dir / f"web-{len(self.processes)}.log", workers=workers, threads=threads
+        )
         self.processes.append(server)
         return server.start()
 
     def workers(self, *, workers: int = 2) -> Workers:
-        cluster = Workers(self.env, self.dir / f"workers-{len(self.processes)}.log", workers=workers)
+        cluster = Workers(
+            self.env, self.dir / f"workers-{len(self.processes)}.log", workers=workers
+        )
         self.processes.append(cluster)
         return cluster.start()
 

@@ -1,13 +1,12 @@
-"""The connector pages of the web UI: list, the kind picker, forms, and one page per connector.
+"""The connector pages of the web UI: the list, the kind picker, the forms, token rotation.
 
-Views are glue: a form or a model method does the work. The UI is the top layer of the
-product, so these views may call into `pipelines` and `mailbox` (lazily), which the
-`connectors` models never do.
+Views are glue: a form or a model method does the work. Like the rest of this app, they
+import nothing from the apps above it: a connector's own page, which shows its runs, backlog
+and deliveries, is rendered by the flow engine's `connector_pages.py` (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 
 from django.contrib import messages
@@ -20,10 +19,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from connectors import examples
-from connectors.auth import mask_auth
 from connectors.formats import BodyError, parse_records, sniff_media_type
-from connectors.forms import ConnectorForm, SampleRecordForm, parse_schema
+from connectors.forms import ConnectorForm, parse_schema
 from connectors.kinds import REGISTRY
 from connectors.models import Connector
 from connectors.schema import infer_schema
@@ -125,54 +122,6 @@ def connector_delete(request, pk: int):
 
 
 @staff_required
-def connector_detail(request, pk: int, **extra):
-    connector = get_object_or_404(Connector.objects.select_related("schema"), pk=pk)
-    return render(request, "connectors/detail.html", detail_context(request, connector, **extra))
-
-
-def detail_context(request, connector: Connector, **extra) -> dict:
-    from mailbox.models import MailboxRecord, backlog
-    from pipelines.models import Delivery, Run
-
-    specs = connector.schema.specs()
-    sample = examples.example_record(specs)
-    token = request.session.pop(token_key(connector), None)
-    url = endpoint_url(request, connector)
-    shown_token = token or "$TOKEN"
-    context = {
-        "connector": connector,
-        "kind": connector.kind_class,
-        "fields": connector.schema.fields.all(),
-        "token": token,
-        "endpoint_url": url,
-        "sample_json": examples.pretty(sample),
-        "outgoing": connector.outgoing_pipelines.select_related("destination"),
-        "incoming": connector.incoming_pipelines.select_related("source"),
-        "headers": connector.headers.all(),
-        "auth": mask_auth(connector.auth) if connector.auth else {"type": "none"},
-        **extra,
-    }
-    if connector.kind == Connector.Kind.INGEST_ENDPOINT:
-        context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
-        context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)
-    if connector.is_source:
-        context["runs"] = Run.objects.filter(source=connector)[:10]
-    if connector.kind == Connector.Kind.MAILBOX:
-        context["curl_poll"] = examples.curl_poll(url, shown_token)
-        context["curl_ack"] = examples.curl_ack(url, shown_token)
-        context["backlog"] = backlog(connector)
-        context["latest"] = [
-            {"seq": r.seq, "created_at": r.created_at, "data": examples.pretty(json.loads(r.data))}
-            for r in MailboxRecord.objects.filter(mailbox=connector).order_by("-seq")[:10]
-        ]
-    if connector.kind == Connector.Kind.HTTP_DESTINATION:
-        context["deliveries"] = Delivery.objects.filter(destination=connector).select_related(
-            "pipeline"
-        )[:10]
-    return context
-
-
-@staff_required
 @require_POST
 def connector_rotate_token(request, pk: int):
     connector = get_object_or_404(Connector, pk=pk)
@@ -181,53 +130,6 @@ def connector_rotate_token(request, pk: int):
     request.session[token_key(connector)] = connector.rotate_token()
     messages.success(request, "A new token was issued; the old one no longer works.")
     return redirect("ui:connector", pk=pk)
-
-
-@staff_required
-@require_POST
-def connector_post_sample(request, pk: int):
-    """Post sample records to an ingest endpoint as the customer's system would, through the same code."""
-    from pipelines.ingest import accept_batch
-
-    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.INGEST_ENDPOINT)
-    form = SampleRecordForm(request.POST)
-    result = None
-    if form.is_valid():
-        response = accept_batch(connector, form.cleaned_data["record"])
-        result = {"status": response.status_code, **response.data}
-    return connector_detail(request, pk, sample_form=form, sample_result=result)
-
-
-@staff_required
-@require_POST
-def connector_test_request(request, pk: int):
-    from connectors.sample_request import request_send_sample
-
-    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.HTTP_DESTINATION)
-    form = SampleRecordForm(request.POST)
-    result = None
-    if form.is_valid():
-        result = request_send_sample(connector, form.cleaned_data["record"][0]) or {
-            "ok": False,
-            "error": "No worker answered in time; is `python manage.py qcluster` running?",
-        }
-    return connector_detail(request, pk, sample_form=form, test_result=result)
-
-
-@staff_required
-@require_POST
-def connector_test_read(request, pk: int):
-    from pipelines.pulling import request_sample
-
-    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.HTTP_SOURCE)
-    result = request_sample(connector, pages=3) or {
-        "ok": False,
-        "error": "No worker answered in time; is `python manage.py qcluster` running?",
-    }
-    if result.get("schema"):
-        result["schema_json"] = json.dumps({"fields": result["schema"]})
-        result["records_json"] = examples.pretty(result.get("records", [])[:5])
-    return connector_detail(request, pk, read_result=result)
 
 
 @staff_required

@@ -29,3 +29,7 @@ max_requests_jitter = 2_000
 # "-": access log on stdout (journald); ACCESS_LOG="" turns it off.
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
+
+# gunicorn's control socket sits at one path per user: several servers on a host (tests,
+# benchmarks, a second instance) would fight over it. systemd and signals manage ours.
+control_socket_disable = True

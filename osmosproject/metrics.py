@@ -122,7 +122,7 @@ def _count_run(run) -> None:
 
 
 def _count_attempt(delivery, attempt, status: str | None) -> None:
-    records = len(delivery.records)
+    records = delivery.record_count
     ATTEMPT_DURATION.observe((attempt.duration_ms or 0) / 1000)
     DELIVERY_ATTEMPTS.labels(str(status or "lost")).inc()
     if status == "delivered":

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from connectors import views as connectors
+from pipelines import connector_pages
 from pipelines import views as pipelines
 
 app_name = "ui"
@@ -17,7 +18,7 @@ urlpatterns = [
     path("connectors/new/", connectors.connector_new, name="connector_new"),
     path("connectors/new/<str:kind>/", connectors.connector_create, name="connector_create"),
     path("connectors/infer-schema/", connectors.infer_schema_view, name="infer_schema"),
-    path("connectors/<int:pk>/", connectors.connector_detail, name="connector"),
+    path("connectors/<int:pk>/", connector_pages.connector_detail, name="connector"),
     path("connectors/<int:pk>/edit/", connectors.connector_edit, name="connector_edit"),
     path("connectors/<int:pk>/delete/", connectors.connector_delete, name="connector_delete"),
     path(
@@ -27,16 +28,18 @@ urlpatterns = [
     ),
     path(
         "connectors/<int:pk>/sample/",
-        connectors.connector_post_sample,
+        connector_pages.connector_post_sample,
         name="connector_post_sample",
     ),
     path(
         "connectors/<int:pk>/test-request/",
-        connectors.connector_test_request,
+        connector_pages.connector_test_request,
         name="connector_test_request",
     ),
     path(
-        "connectors/<int:pk>/test-read/", connectors.connector_test_read, name="connector_test_read"
+        "connectors/<int:pk>/test-read/",
+        connector_pages.connector_test_read,
+        name="connector_test_read",
     ),
     path(
         "connectors/<int:pk>/adopt-schema/",

@@ -1,5 +1,9 @@
-from django.contrib import admin
+from __future__ import annotations
 
+from django.contrib import admin
+from django.utils.html import format_html
+
+from connectors.examples import pretty
 from pipelines.models import Delivery, DeliveryAttempt, Mapping, Pipeline, RecordError, Run, RunStat
 
 
@@ -70,6 +74,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "pipeline",
         "destination",
         "status",
+        "record_count",
         "attempts",
         "last_status_code",
         "next_attempt_at",
@@ -77,9 +82,14 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "destination"]
     search_fields = ["id", "last_error"]
     inlines = [AttemptInline]
-    readonly_fields = ["created_at", "updated_at", "delivered_at"]
+    readonly_fields = ["record_count", "records_json", "created_at", "updated_at", "delivered_at"]
     date_hierarchy = "updated_at"
     actions = ["replay", "replay_dead"]
+
+    @admin.display(description="Records")
+    def records_json(self, delivery: Delivery) -> str:
+        # Shown, not edited: the payload is what was accepted, and a replay must send it again as is.
+        return format_html("<pre>{}</pre>", pretty(delivery.records))
 
     @admin.action(description="Replay the selected deliveries (same idempotency key)")
     def replay(self, request, queryset):

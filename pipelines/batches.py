@@ -73,9 +73,7 @@ def pass_on(
     if not records:
         return 0
     if pipelines is None:
-        pipelines = Pipeline.objects.filter(source=run.source_id, enabled=True).select_related(
-            "destination__schema"
-        )
+        pipelines = Pipeline.objects.enabled_for(run.source_id)
     return sum(pipeline.process(records, run, indices).delivered for pipeline in pipelines)
 
 

@@ -8,7 +8,6 @@ is due and has no task (a retry whose time came, a lease that expired because it
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -18,10 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-import orjson
 from django.db import models, transaction
 from django.db.models import F
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from connectors import http
@@ -53,8 +50,16 @@ FLUSH_SECONDS = 1.0
 # task that outlives its timeout (300 s). The rest go to a new task.
 TASK_SECONDS = 120.0
 # What a claim needs to know of a due delivery, and what sending it needs (not the whole row).
-DUE_FIELDS = ("destination_id", "status", "attempts", "attempts_before_replay", "lease_expires_at")
+DUE_FIELDS = (
+    "destination_id",
+    "status",
+    "attempts",
+    "attempts_before_replay",
+    "lease_expires_at",
+    "record_count",
+)
 CLAIMED_FIELDS = (
+    "record_count",
     "attempts",
     "attempts_before_replay",
     "pipeline_id",
@@ -253,10 +258,10 @@ class Courier:
         for delivery in (
             Delivery.objects.filter(pk__in=[d.pk for d in chunk], claimed_by=self.token)
             .only(*CLAIMED_FIELDS)
-            .annotate(records_json=Cast("records", models.TextField()))
+            .annotate(payload_body=F("payload__body"))
             .order_by("pk")
         ):
-            delivery.records = _parse_records(delivery.records_json)
+            delivery.use_payload(delivery.payload_body)
             delivery.destination = self.destination
             if delivery.pk in expired:
                 _close_lost_attempt(expired[delivery.pk])
@@ -407,8 +412,8 @@ class Courier:
                 self.statuses[s.delivery.pk] = status
                 if s.delivery.run_id is not None and status in Delivery.FINAL:
                     column = 0 if status == Delivery.Status.DELIVERED else 1
-                    counts[(s.delivery.run_id, s.delivery.pipeline_id)][column] += len(
-                        s.delivery.records
+                    counts[(s.delivery.run_id, s.delivery.pipeline_id)][column] += (
+                        s.delivery.record_count
                     )
             for (status, status_code, error, *changes), ids in moves.items():
                 Delivery.objects.filter(pk__in=ids).update(
@@ -435,15 +440,6 @@ class Courier:
             for s in sent:
                 if s.delivery.pk in mine and s.outcome.about_destination:
                     _update_health(self.destination, s.outcome, now)
-
-
-def _parse_records(text: str) -> list:
-    # orjson reads a batch's records several times faster than the JSONField's json.loads, and
-    # records came in through orjson (ingest, pulls); what it refuses (NaN) json.loads reads.
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _defer(delivery_ids: list[int], seconds: float) -> None:
@@ -504,7 +500,7 @@ def _give_up_after_crashes(delivery: Delivery, now) -> None:
     ).update(status=Delivery.Status.DEAD, lease_expires_at=None, last_error=error, updated_at=now)
     if dead:
         _close_lost_attempt(delivery)
-        _count(delivery, failed=len(delivery.records))
+        _count(delivery, failed=delivery.record_count)
 
 
 # --- Recording --------------------------------------------------------------------------------
@@ -592,7 +588,7 @@ def replay(delivery: Delivery) -> bool:
         if not reset:
             return False
         # The run's counts follow the delivery: it is no longer failed (or delivered) until it ends again.
-        records = len(delivery.records)
+        records = delivery.record_count
         if delivery.status == Delivery.Status.DELIVERED:
             _count(delivery, delivered=-records)
         else:

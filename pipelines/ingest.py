@@ -190,6 +190,8 @@ def accept_batch(
             )
             keep_rejected(run, rejected)
             run.delivered = pass_on(run, accepted, accepted_indices)
+            if run.delivered:
+                Run.add({"id": run.pk}, delivered=run.delivered)
             run.finish()
             body = {"run": run.pk, **summary}
             if key:

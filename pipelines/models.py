@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
+import orjson
 from django.db import connection, models
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -42,6 +44,27 @@ class ProcessResult:
     delivered: int = 0
 
 
+class PipelineQuerySet(models.QuerySet):
+    def enabled_for(self, source_id: int):
+        """The pipelines a source's records go through: on every ingest request, so kept lean
+        (no ordering to resolve, only the destination columns the outputs read)."""
+        return (
+            self.filter(source_id=source_id, enabled=True)
+            .select_related("destination__schema")
+            .only(
+                "id",
+                "updated_at",
+                "source_id",
+                "destination__id",
+                "destination__kind",
+                "destination__batch_size",
+                "destination__schema__id",
+                "destination__schema__updated_at",
+            )
+            .order_by("id")
+        )
+
+
 class Pipeline(models.Model):
     """Joins a source to a destination and turns each source record into a destination record."""
 
@@ -55,6 +78,8 @@ class Pipeline(models.Model):
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PipelineQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -269,7 +294,8 @@ class Run(Counters, models.Model):
         else:
             self.status = Run.Status.SUCCEEDED
         self.finished_at = timezone.now()
-        self.save()
+        # Only what finishing decides: counters belong to their writers (workers add to them).
+        self.save(update_fields=["status", "error", "detail", "finished_at"])
         record_run(self)
 
     def count_delivery(self, pipeline_id: int, *, delivered: int = 0, failed: int = 0) -> None:
@@ -394,7 +420,8 @@ class Delivery(models.Model):
         Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    records = models.JSONField(default=list)
+    # The records themselves are in its DeliveryPayload; lists and counts need only their number.
+    record_count = models.PositiveIntegerField(default=0)
     # Counted when a worker claims the delivery, before the request goes out: a worker that
     # dies mid-request has still used an attempt.
     attempts = models.PositiveIntegerField(default=0)
@@ -426,8 +453,52 @@ class Delivery(models.Model):
             models.Index(fields=["destination", "status"], name="delivery_destination_status"),
         ]
 
+    # Records given to this instance (or read once from its payload), and whether save() must
+    # write them: the row itself does not hold them.
+    _records: list | None = None
+    _records_unsaved = False
+
     def __str__(self) -> str:
         return f"Delivery {self.pk} ({self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        if self._records_unsaved:
+            DeliveryPayload.objects.update_or_create(
+                delivery=self, defaults={"body": DeliveryPayload.encode(self.records)}
+            )
+            self._records_unsaved = False
+
+    @classmethod
+    def create_all(cls, deliveries: list[Delivery]) -> list[Delivery]:
+        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs."""
+        created = cls.objects.bulk_create(deliveries)
+        DeliveryPayload.objects.bulk_create(
+            DeliveryPayload(delivery=delivery, body=DeliveryPayload.encode(delivery.records))
+            for delivery in created
+        )
+        for delivery in created:
+            delivery._records_unsaved = False
+        return created
+
+    @property
+    def records(self) -> list:
+        """The records it carries, read from its payload the first time they are needed."""
+        if self._records is None:
+            self._records = DeliveryPayload.decode(self.payload.body)
+        return self._records
+
+    @records.setter
+    def records(self, records: list) -> None:
+        self._records = records
+        self._records_unsaved = True
+        self.record_count = len(records)
+
+    def use_payload(self, body: str | None) -> None:
+        """Take its records from payload text read along with the row, saving a query."""
+        # A row written without its payload fails visibly as carrying no record; never a crash
+        # that would leave it to be claimed again and again.
+        self._records = DeliveryPayload.decode(body) if body is not None else []
 
     @property
     def idempotency_key(self) -> str:
@@ -449,6 +520,41 @@ class Delivery(models.Model):
         from pipelines.delivery import replay
 
         return replay(self)
+
+
+class DeliveryPayload(models.Model):
+    """A delivery's records, as JSON text encoded once when the delivery is created.
+
+    Not a column of Delivery: a batch's records are tens of KB, and on SQLite every status update
+    (the claim, the outcome, a lease renewal) rewrites the whole row, and every read of the small
+    columns walks past them. Here they are written once, read once per attempt by primary key,
+    and decoded with orjson rather than through a JSONField.
+    """
+
+    delivery = models.OneToOneField(
+        Delivery, on_delete=models.CASCADE, primary_key=True, related_name="payload"
+    )
+    body = models.TextField()
+
+    def __str__(self) -> str:
+        return f"Payload of delivery {self.delivery_id}"
+
+    @staticmethod
+    def encode(records: list) -> str:
+        # What orjson refuses (integers beyond 64 bits, keys that are not strings) json writes,
+        # as the JSONField that held the records did.
+        try:
+            return orjson.dumps(records).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(records)
+
+    @staticmethod
+    def decode(body: str) -> list:
+        # What encode() wrote with json may hold NaN or Infinity, which orjson refuses.
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return json.loads(body)
 
 
 class DeliveryAttempt(models.Model):

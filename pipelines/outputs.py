@@ -37,14 +37,16 @@ class HttpDestinationOutput(Output):
         from pipelines.tasks import enqueue_deliveries
 
         size = max(1, pipeline.destination.batch_size)
-        deliveries = Delivery.objects.bulk_create(
-            Delivery(
-                pipeline=pipeline,
-                destination=pipeline.destination,
-                run=run,
-                records=records[i : i + size],
-            )
-            for i in range(0, len(records), size)
+        deliveries = Delivery.create_all(
+            [
+                Delivery(
+                    pipeline=pipeline,
+                    destination=pipeline.destination,
+                    run=run,
+                    records=records[i : i + size],
+                )
+                for i in range(0, len(records), size)
+            ]
         )
         ids = [d.pk for d in deliveries]
         # Outbound HTTP never happens inside the request: workers pick these up after the commit,

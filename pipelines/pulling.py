@@ -2,10 +2,11 @@
 
 `read_pages` builds each request (templates over `state`, `now` and the connector's
 variables), sends it through the outbound chokepoint with retries, finds the records and
-works out the next page; it stores nothing. `pull` is a run: each page is validated and
-sent through every enabled pipeline of the source in its own transaction (memory stays
-bounded however long the read), and the incremental cursor moves only once every page is
-committed, so a crash re-reads rather than skips. `read_sample` is the builder's test read.
+asks the paginator (`pagination.py`) for the next page; it stores nothing. `pull` is a run:
+each page is validated and sent through every enabled pipeline of the source in its own
+transaction (memory stays bounded however long the read), and the incremental cursor moves
+only once every page is committed, so a crash re-reads rather than skips. `read_sample` is
+the builder's test read.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-from urllib.parse import unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import orjson
 from django.conf import settings
@@ -28,44 +28,25 @@ from django.utils import timezone
 
 from connectors import auth, http
 from connectors.formats import BodyError, extract_records, parse_response_records
-from connectors.kinds import clean_pagination
 from connectors.models import Connector
 from connectors.schema import get_path, infer_schema
 from connectors.templating import TemplateError, is_template, render_template
 from pipelines.models import Pipeline, PullLock, RecordError, Run, SeenKey
+from pipelines.pagination import (
+    MaxPagesReached,
+    Page,
+    PageRequest,
+    PullError,
+    RepeatGuard,
+    describe_response,
+    paginator_for,
+)
 
 logger = logging.getLogger("pipelines.pulling")
 
 # What a test read returns at most, to keep the answer small for the browser.
 SAMPLE_MAX_RECORDS = 500
 SAMPLE_MAX_PAGES = 10
-EXCERPT_BYTES = 4096
-
-
-class PullError(Exception):
-    """A read that cannot go on; carries the request and response people need to see why."""
-
-    def __init__(
-        self, message: str, *, request: PageRequest | None = None, response=None, page=0, attempts=0
-    ):
-        super().__init__(message)
-        self.message = message
-        self.request = request
-        self.response = response
-        self.page = page
-        self.attempts = attempts
-
-    def detail(self, secret_headers: set[str]) -> dict:
-        detail: dict[str, Any] = {"page": self.page, "attempts": self.attempts}
-        if self.request is not None:
-            detail["request"] = self.request.describe(secret_headers)
-        if self.response is not None:
-            detail["response"] = describe_response(self.response)
-        return detail
-
-
-class MaxPagesReached(PullError):
-    """The source still had pages after `max_pages`: a guard against paging forever."""
 
 
 class SourceBusy(Exception):
@@ -74,59 +55,7 @@ class SourceBusy(Exception):
         self.run_id = run_id
 
 
-# --- Requests and pages -------------------------------------------------------------------
-
-
-@dataclass
-class PageRequest:
-    method: str
-    url: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    body: bytes | None
-
-    def full_url(self) -> str:
-        if not self.params:
-            return self.url
-        return f"{self.url}{'&' if '?' in self.url else '?'}{urlencode(self.params)}"
-
-    def identity(self) -> bytes:
-        return orjson.dumps([self.method, self.url, sorted(self.params.items())]) + (
-            self.body or b""
-        )
-
-    def with_params(self, **params: Any) -> PageRequest:
-        return PageRequest(
-            self.method, self.url, {**self.params, **params}, self.headers, self.body
-        )
-
-    def describe(self, secret_headers: set[str]) -> dict:
-        """For people (run details, test read): secret headers masked; auth is added later, unseen."""
-        body = (self.body or b"")[:EXCERPT_BYTES].decode("utf-8", errors="replace")
-        return {
-            "method": self.method,
-            "url": self.full_url(),
-            "headers": http.mask_headers(self.headers, secret_headers),
-            "body": body,
-        }
-
-
-def describe_response(response: http.Response) -> dict:
-    return {
-        "status": response.status,
-        "headers": http.mask_headers(response.headers, set()),
-        "excerpt": response.excerpt(EXCERPT_BYTES),
-        "elapsed_ms": round(response.elapsed_ms, 1),
-    }
-
-
-@dataclass
-class Page:
-    number: int  # from 1
-    request: PageRequest
-    response: http.Response
-    records: list[Any]
-    document: Any  # the parsed JSON when the paginator reads from it, else None
+# --- The first request ----------------------------------------------------------------------
 
 
 def template_context(connector: Connector, now: datetime | None = None) -> dict:
@@ -173,143 +102,6 @@ def first_request(connector: Connector, context: dict) -> PageRequest:
         if not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
     return PageRequest(connector.method or "GET", base, params, headers, body)
-
-
-# --- Pagination: one small class per type of the contract --------------------------------
-
-
-class Paginator:
-    type: ClassVar[str]
-    # True when the next page is found in the JSON document (cursor, next URL).
-    needs_document: ClassVar[bool] = False
-
-    def __init__(self, config: dict):
-        self.config = config
-
-    def first(self, request: PageRequest) -> PageRequest:
-        return request
-
-    def next(self, page: Page) -> PageRequest | None:
-        """The request of the page after `page` (not empty), or None when it was the last."""
-        return None
-
-
-class NoPagination(Paginator):
-    type = "none"
-
-
-class PageNumberPagination(Paginator):
-    type = "page"
-
-    def first(self, request: PageRequest) -> PageRequest:
-        size = (
-            {self.config["size_param"]: self.config["size"]}
-            if self.config.get("size_param")
-            else {}
-        )
-        return request.with_params(**{self.config["param"]: self.config["start"]}, **size)
-
-    def next(self, page: Page) -> PageRequest | None:
-        if len(page.records) < self.config["size"]:
-            return None
-        return page.request.with_params(
-            **{self.config["param"]: self.config["start"] + page.number}
-        )
-
-
-class OffsetPagination(Paginator):
-    type = "offset"
-
-    def first(self, request: PageRequest) -> PageRequest:
-        limit = (
-            {self.config["limit_param"]: self.config["limit"]}
-            if self.config.get("limit_param")
-            else {}
-        )
-        return request.with_params(**{self.config["param"]: 0}, **limit)
-
-    def next(self, page: Page) -> PageRequest | None:
-        if len(page.records) < self.config["limit"]:
-            return None
-        offset = int(page.request.params[self.config["param"]]) + len(page.records)
-        return page.request.with_params(**{self.config["param"]: offset})
-
-
-class CursorPagination(Paginator):
-    type = "cursor"
-    needs_document = True
-
-    def next(self, page: Page) -> PageRequest | None:
-        cursor = get_path(page.document, self.config["cursor_path"])
-        if cursor is None or cursor == "":
-            return None
-        return page.request.with_params(**{self.config["param"]: _text(cursor)})
-
-
-class NextUrlPagination(Paginator):
-    type = "next_url"
-    needs_document = True
-
-    def next(self, page: Page) -> PageRequest | None:
-        return follow(page, get_path(page.document, self.config["next_url_path"]))
-
-
-# RFC 8288: `<url>; rel="next"; title="x", <url2>; rel="last"`; rel may hold several types.
-LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,=\s]+(?:\s*=\s*(?:"[^"]*"|[^;,\s]*))?)*)')
-LINK_PARAM = re.compile(r';\s*([^;,=\s]+)(?:\s*=\s*(?:"([^"]*)"|([^;,\s]*)))?')
-
-
-def next_link(header: str) -> str | None:
-    for link in LINK.finditer(header or ""):
-        for param in LINK_PARAM.finditer(link.group(2)):
-            rel = param.group(2) if param.group(2) is not None else param.group(3) or ""
-            if param.group(1).lower() == "rel" and "next" in rel.lower().split():
-                return link.group(1)
-    return None
-
-
-class LinkHeaderPagination(Paginator):
-    type = "link_header"
-
-    def next(self, page: Page) -> PageRequest | None:
-        return follow(page, next_link(page.response.headers.get("Link", "")))
-
-
-def follow(page: Page, url: Any) -> PageRequest | None:
-    """The request for a next-page URL given by the API, relative ones resolved against the page's."""
-    if url is None or url == "":
-        return None
-    target = urljoin(page.request.full_url(), _text(url))
-    here, there = urlsplit(page.request.url), urlsplit(target)
-    # Credentials go with every request: an API must not send them to another host.
-    if (here.scheme, here.netloc) != (there.scheme, there.netloc):
-        raise PullError(
-            f"Page {page.number} points to the next page on another host ({there.scheme}://{there.netloc}); "
-            "for safety the source's credentials are only sent to its own host.",
-            request=page.request,
-            response=page.response,
-            page=page.number,
-        )
-    request = page.request
-    return PageRequest(request.method, target, {}, request.headers, request.body)
-
-
-PAGINATORS: dict[str, type[Paginator]] = {
-    cls.type: cls
-    for cls in (
-        NoPagination,
-        PageNumberPagination,
-        OffsetPagination,
-        CursorPagination,
-        NextUrlPagination,
-        LinkHeaderPagination,
-    )
-}
-
-
-def paginator_for(config: dict | None) -> Paginator:
-    cleaned = clean_pagination(config)
-    return PAGINATORS[cleaned["type"]](cleaned)
 
 
 # --- Reading ------------------------------------------------------------------------------
@@ -414,8 +206,7 @@ def read_pages(
     request: PageRequest | None = paginator.first(
         first_request(connector, template_context(connector, now))
     )
-    requests_seen: set[bytes] = set()
-    contents_seen: set[bytes] = set()
+    guard = RepeatGuard()
     number = 0
     while request is not None:
         number += 1
@@ -425,15 +216,7 @@ def read_pages(
                 request=request,
                 page=number,
             )
-        identity = request.identity()
-        if identity in requests_seen:
-            raise PullError(
-                f"Page {number} repeats the request of an earlier page ({request.full_url()}): "
-                "the pagination is not moving forward.",
-                request=request,
-                page=number,
-            )
-        requests_seen.add(identity)
+        guard.check_request(request, number)
         response = fetch(connector, request, number, policy)
         try:
             records, document = parse_page(
@@ -446,16 +229,7 @@ def read_pages(
         if not records:
             yield Page(number, request, response, records, document)
             return
-        digest = hashlib.blake2b(response.body, digest_size=16).digest()
-        if digest in contents_seen:
-            raise PullError(
-                f"Page {number} has the same content as an earlier page: the API seems to ignore "
-                f"the paging parameters ({request.full_url()}).",
-                request=request,
-                response=response,
-                page=number,
-            )
-        contents_seen.add(digest)
+        guard.check_content(request, response, number)
         page = Page(number, request, response, records, document)
         yield page
         request = paginator.next(page)
@@ -566,11 +340,7 @@ class RunReader:
         self.connector = connector
         self.run = run
         self.validator = connector.schema.compile()
-        self.pipelines = list(
-            Pipeline.objects.filter(source=connector, enabled=True).select_related(
-                "destination__schema"
-            )
-        )
+        self.pipelines = list(Pipeline.objects.enabled_for(connector.pk))
         self.lease = lease_seconds(connector)
         self.renewed_at = time.monotonic()
         self.pages = self.received = self.duplicates = 0
@@ -696,10 +466,6 @@ def _order_key(value: Any, other: Any) -> Any:
         if (moment.tzinfo is None) == (other_moment.tzinfo is None):
             return moment
     return str(value)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 # --- Test read ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import models, transaction
 from rest_framework import serializers
 
 from connectors.models import Connector
@@ -157,9 +157,18 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
         ]
 
 
+class DeliveryListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        deliveries = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        # Each delivery's records are in its payload: one query for the page, not one per row.
+        models.prefetch_related_objects(deliveries, "payload")
+        return super().to_representation(deliveries)
+
+
 class DeliverySerializer(serializers.ModelSerializer):
     attempt_log = DeliveryAttemptSerializer(many=True, read_only=True)
     record_count = serializers.SerializerMethodField()
+    records = serializers.JSONField(read_only=True)
 
     class Meta:
         model = Delivery
@@ -180,9 +189,10 @@ class DeliverySerializer(serializers.ModelSerializer):
             "delivered_at",
             "attempt_log",
         ]
+        list_serializer_class = DeliveryListSerializer
 
     def get_record_count(self, delivery) -> int:
-        return len(delivery.records)
+        return delivery.record_count
 
 
 class PreviewRequestSerializer(serializers.Serializer):

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipelines', '0004_upload'),
+        ("pipelines", "0004_upload"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='claimed_by',
+            model_name="delivery",
+            name="claimed_by",
             field=models.UUIDField(blank=True, editable=False, null=True),
         ),
     ]

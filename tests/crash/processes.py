@@ -8,6 +8,7 @@ power cut or the OOM killer would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -41,7 +42,9 @@ def database_url(settings_dict: dict) -> str:
     password = quote(settings_dict.get("PASSWORD") or "", safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{auth}{settings_dict.get('HOST') or '127.0.0.1'}{port}/{settings_dict['NAME']}"
+    return (
+        f"postgres://{auth}{settings_dict.get('HOST') or '127.0.0.1'}{port}/{settings_dict['NAME']}"
+    )
 
 
 def private_redis_url(redis_url: str, index: int) -> str:
@@ -63,8 +66,9 @@ def process_env(db_url: str, redis_url: str = "", **extra: str) -> dict[str, str
     env = {
         key: value
         for key, value in os.environ.items()
-        # pytest's markers would make the child think it is under test (tasks inline).
-        if not key.startswith(("PYTEST_", "TESTING", "Q_SYNC", "DJANGO_SETTINGS"))
+        # pytest's markers would make the child think it is under test (tasks inline), and
+        # DJANGO_* switches set by other tests (DJANGO_ALLOW_ASYNC_UNSAFE) are not production.
+        if not key.startswith(("PYTEST_", "TESTING", "Q_SYNC", "DJANGO_"))
     }
     env.update(
         DJANGO_SETTINGS_MODULE="osmosproject.settings",
@@ -129,10 +133,8 @@ class Process:
     def _signal_group(self, sig: int) -> None:
         if self.popen is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def _wait(self, timeout: float) -> bool:
         try:
@@ -147,7 +149,12 @@ class WebServer(Process):
 
     def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 4):
         self.port = free_port()
-        env = {**env, "BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads)}
+        env = {
+            **env,
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "WEB_THREADS": str(threads),
+        }
         args = [str(BIN / "gunicorn"), "-c", "osmosproject/gunicorn.conf.py", "osmosproject.wsgi"]
         super().__init__(args, env, log)
 
@@ -189,7 +196,9 @@ execute_from_command_line(["manage.py", "qcluster"])
 class Workers(Process):
     """A django-q2 cluster (`manage.py qcluster`)."""
 
-    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2, clock_offset: float = 0):
+    def __init__(
+        self, env: dict[str, str], log: Path, *, workers: int = 2, clock_offset: float = 0
+    ):
         env = {**env, "Q_WORKERS": str(workers), "Q_LOG_LEVEL": "INFO"}
         super().__init__([sys.executable, "-c", QCLUSTER, str(clock_offset)], env, log)
 
@@ -201,7 +210,9 @@ class Workers(Process):
                 raise RuntimeError(f"qcluster exited:\n{self.log()[-3000:]}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(f"qcluster did not start within {timeout} s:\n{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"qcluster did not start within {timeout} s:\n{self.log()[-3000:]}"
+                )
             time.sleep(0.1)
         return self
 
@@ -252,7 +263,9 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.server.delay:
             time.sleep(self.server.delay)
-        self.server.take(self.headers["Idempotency-Key"], body if isinstance(body, list) else [body])
+        self.server.take(
+            self.headers["Idempotency-Key"], body if isinstance(body, list) else [body]
+        )
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -23,7 +23,9 @@ def test_it_keeps_every_promise_under_sustained_load():
     url = os.environ.get("DATABASE_URL", "")
     postgres = url if url.startswith(("postgres://", "postgresql://", "pgsql://")) else None
 
-    result = run_load(postgres, duration=DURATION_SECONDS, rate=REQUESTS_PER_SECOND, drain_seconds=90)
+    result = run_load(
+        postgres, duration=DURATION_SECONDS, rate=REQUESTS_PER_SECOND, drain_seconds=90
+    )
 
     assert result.ok, result.problems
     assert result.statuses == {202: result.requests}

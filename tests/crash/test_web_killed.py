@@ -33,7 +33,10 @@ FIELDS = [
 
 def batch(round_: int) -> list[dict]:
     first = round_ * RECORDS
-    return [{"id": n, "email": f"c{n}@example.com", "name": f"Customer {n}"} for n in range(first, first + RECORDS)]
+    return [
+        {"id": n, "email": f"c{n}@example.com", "name": f"Customer {n}"}
+        for n in range(first, first + RECORDS)
+    ]
 
 
 def send(url: str, token: str, round_: int, outcome: dict) -> None:
@@ -84,11 +87,15 @@ def test_a_killed_web_server_stores_a_batch_whole_or_not_at_all(live_env, proces
         added = MailboxRecord.objects.filter(mailbox=box).count() - before
         if outcome.get("status") == 202:
             assert len(runs) == 1 and runs[0].pk == outcome["body"]["run"]
-            assert added == RECORDS, f"202 but {added} of {RECORDS} records stored (kill at {moment})"
+            assert added == RECORDS, (
+                f"202 but {added} of {RECORDS} records stored (kill at {moment})"
+            )
         else:
             interrupted += 1
             assert "error" in outcome, outcome  # no answer at all, never a 5xx
-            assert (len(runs), added) in ((0, 0), (1, RECORDS)), f"partial batch: {len(runs)} runs, {added} records (kill at {moment})"
+            assert (len(runs), added) in ((0, 0), (1, RECORDS)), (
+                f"partial batch: {len(runs)} runs, {added} records (kill at {moment})"
+            )
             assert all(run.received == RECORDS and run.accepted == RECORDS for run in runs)
 
         # The sender retries with the same key on a server that came back.

@@ -41,12 +41,20 @@ def delivered() -> int:
 
 
 @pytest.mark.slow
-def test_every_record_is_delivered_once_after_the_workers_are_killed(live_env, processes, receiver, tmp_path):
+def test_every_record_is_delivered_once_after_the_workers_are_killed(
+    live_env, processes, receiver, tmp_path
+):
     ensure_schedules()
     source = make_connector("ingest_endpoint", "Orders", FIELDS)
     token = source.rotate_token()
     destination = make_connector(
-        "http_destination", "Hooks", FIELDS, url=receiver.url, method="POST", batch_size=1, timeout_seconds=2
+        "http_destination",
+        "Hooks",
+        FIELDS,
+        url=receiver.url,
+        method="POST",
+        batch_size=1,
+        timeout_seconds=2,
     )
     make_pipeline(source, destination)
     env = {**live_env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
@@ -68,15 +76,21 @@ def test_every_record_is_delivered_once_after_the_workers_are_killed(live_env, p
     wait_until(lambda: receiver.requests >= 6, 30, "the first deliveries", first, web)
     first.kill()
     recorded_before_the_kill = {
-        str(pk) for pk in Delivery.objects.filter(status=Delivery.Status.DELIVERED).values_list("pk", flat=True)
+        str(pk)
+        for pk in Delivery.objects.filter(status=Delivery.Status.DELIVERED).values_list(
+            "pk", flat=True
+        )
     }
-    assert len(recorded_before_the_kill) < RECORDS, "the workers were killed too late to prove anything"
+    assert len(recorded_before_the_kill) < RECORDS, (
+        "the workers were killed too late to prove anything"
+    )
     time.sleep(2 * receiver.delay)  # requests the dead workers had sent still arrive
     sent_before_the_kill = set(receiver.applied)
 
-
     t0 = time.monotonic()
-    second = Workers(env, tmp_path / "workers-2.log", workers=WORKERS, clock_offset=DOWNTIME_SECONDS)
+    second = Workers(
+        env, tmp_path / "workers-2.log", workers=WORKERS, clock_offset=DOWNTIME_SECONDS
+    )
     processes.append(second.start())
     # Redis loses the tasks the dead cluster had taken: the sweeper (scheduled every minute,
     # run by the cluster's scheduler within ~30 s of its start) queues them again.
@@ -87,7 +101,9 @@ def test_every_record_is_delivered_once_after_the_workers_are_killed(live_env, p
     assert set(receiver.applied) == {str(pk) for pk in ids}
     assert sorted(receiver.record_ids()) == list(range(RECORDS))
     # Only requests whose outcome the dead workers had not written down can come again, once.
-    assert set(receiver.repeats) <= sent_before_the_kill - recorded_before_the_kill, receiver.repeats
+    assert set(receiver.repeats) <= sent_before_the_kill - recorded_before_the_kill, (
+        receiver.repeats
+    )
     assert set(receiver.repeats.values()) <= {1}, receiver.repeats
     run = Run.objects.get()
     assert (run.delivered, run.failed) == (RECORDS, 0)

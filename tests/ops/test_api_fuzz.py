@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from osmosproject.wsgi import application
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 

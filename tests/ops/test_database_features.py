@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from pipelines.delivery import deliver_many
-from pipelines.models import Delivery, PullLock, Run, RunStat
+from pipelines.models import Delivery, PullLock, RecordError, Run, RunStat
 from tests.helpers import make_connector, make_pipeline
 
 THREADS = 6
@@ -42,7 +42,9 @@ def at_once(work, count: int = THREADS) -> list:
 
 @pytest.mark.django_db(transaction=True)
 def test_only_one_of_many_concurrent_runs_takes_a_source():
-    source = make_connector("http_source", "Orders", url="https://api.example.com/orders", method="GET")
+    source = make_connector(
+        "http_source", "Orders", url="https://api.example.com/orders", method="GET"
+    )
     runs = [Run.objects.create(source=source, trigger=Run.Trigger.SCHEDULE) for _ in range(THREADS)]
 
     taken = at_once(lambda i: PullLock.acquire(runs[i], lease_seconds=60))
@@ -57,13 +59,19 @@ def test_concurrent_workers_send_each_delivery_exactly_once(httpserver, settings
     httpserver.expect_request("/hooks").respond_with_data("ok")
     source = make_connector("ingest_endpoint", "Orders")
     destination = make_connector(
-        "http_destination", "Hooks", [{"name": "id", "type": "integer"}], url=httpserver.url_for("/hooks"), method="POST"
+        "http_destination",
+        "Hooks",
+        [{"name": "id", "type": "integer"}],
+        url=httpserver.url_for("/hooks"),
+        method="POST",
     )
     pipeline = make_pipeline(source, destination)
     run = Run.objects.create(source=source, trigger=Run.Trigger.INGEST, received=20, accepted=20)
     RunStat.objects.create(run=run, pipeline=pipeline, accepted=20)
     ids = [
-        Delivery.objects.create(pipeline=pipeline, destination=destination, run=run, records=[{"id": n}]).pk
+        Delivery.objects.create(
+            pipeline=pipeline, destination=destination, run=run, records=[{"id": n}]
+        ).pk
         for n in range(20)
     ]
 
@@ -100,22 +108,31 @@ def test_concurrent_counts_on_a_run_are_never_lost():
 def test_json_values_come_back_exactly_as_stored():
     source = make_connector("ingest_endpoint", "Orders")
     pipeline = make_pipeline(source, make_connector("mailbox", "Outbox"))
-    records = [
-        {
-            "text": "Grüße, 東京, emoji 🎉, quote \" and backslash \\",
-            "big": 2**53 + 1,
-            "negative": -7,
-            "float": 0.1,
-            "exponent": 1e-7,
-            "flags": [True, False, None],
-            "nested": {"a": {"b": [1, {"c": "d"}]}, "empty": {}},
-            "empty_list": [],
-        }
-    ]
-    delivery = Delivery.objects.create(pipeline=pipeline, destination=pipeline.destination, records=records)
+    record = {
+        "text": 'Grüße, 東京, emoji 🎉, quote " and backslash \\',
+        "big": 2**53 + 1,
+        "negative": -7,
+        "float": 0.1,
+        "exponent": 1e-7,
+        "flags": [True, False, None],
+        "nested": {"a": {"b": [1, {"c": "d"}]}, "empty": {}},
+        "empty_list": [],
+    }
+    run = Run.objects.create(source=source, trigger=Run.Trigger.INGEST, detail={"request": record})
+    RecordError.objects.create(
+        run=run, index=0, record=record, errors=[{"field": "text", "message": "é"}]
+    )
+    delivery = Delivery.objects.create(
+        pipeline=pipeline, destination=pipeline.destination, records=[record]
+    )
     state = {"cursor": "2024-05-01T00:00:00.123456+00:00", "page": 3, "seen": ["a", "b"]}
-    make_connector("http_source", "Feed", url="https://api.example.com/", method="GET", state=state)
+    feed = make_connector(
+        "http_source", "Feed", url="https://api.example.com/", method="GET", state=state
+    )
 
-    assert Delivery.objects.get(pk=delivery.pk).records == records, connection.vendor
-    assert Delivery.objects.values_list("records", flat=True).get(pk=delivery.pk) == records
-    assert list(source.__class__.objects.filter(name="Feed").values_list("state", flat=True)) == [state]
+    assert Run.objects.values_list("detail", flat=True).get(pk=run.pk) == {"request": record}, (
+        connection.vendor
+    )
+    assert RecordError.objects.values_list("record", flat=True).get(run=run) == record
+    assert Delivery.objects.get(pk=delivery.pk).records == [record]
+    assert feed.__class__.objects.values_list("state", flat=True).get(pk=feed.pk) == state

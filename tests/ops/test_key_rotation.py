@@ -45,7 +45,10 @@ def destination(db, settings):
         previous_signing_secret="whsec_old",
     )
     connector.replace_headers(
-        [{"name": "X-Api-Key", "value": "k-456", "secret": True}, {"name": "X-Team", "value": "blue"}]
+        [
+            {"name": "X-Api-Key", "value": "k-456", "secret": True},
+            {"name": "X-Team", "value": "blue"},
+        ]
     )
     return connector
 
@@ -56,7 +59,9 @@ def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
 
     call_command("rotate_encryption_key", stdout=out)
 
-    assert out.getvalue().startswith("Re-encrypted 5 secrets with the newest key (2 in headers, 3 in connectors).")
+    assert out.getvalue().startswith(
+        "Re-encrypted 5 secrets with the newest key (2 in headers, 3 in connectors)."
+    )
     values = (
         stored("connectors_header", "value")
         + stored("connectors_connector", "auth")
@@ -71,7 +76,10 @@ def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
     settings.FIELD_ENCRYPTION_KEY = [NEW_KEY]
     connector = Connector.objects.get(pk=destination.pk)
     assert connector.auth == {"type": "bearer", "token": "tok-123"}
-    assert (connector.signing_secret, connector.previous_signing_secret) == ("whsec_new", "whsec_old")
+    assert (connector.signing_secret, connector.previous_signing_secret) == (
+        "whsec_new",
+        "whsec_old",
+    )
     assert connector.header_dict() == {"X-Api-Key": "k-456", "X-Team": "blue"}
 
 
@@ -79,7 +87,7 @@ def test_it_says_which_row_it_cannot_decrypt_and_changes_nothing_there(destinati
     settings.FIELD_ENCRYPTION_KEY = [NEW_KEY]  # the old key was dropped too early
     before = stored("connectors_header", "value")
 
-    with pytest.raises(CommandError, match="Header after id 0: .*Add the key"):
+    with pytest.raises(CommandError, match=r"Header after id 0: .*Add the key"):
         call_command("rotate_encryption_key", stdout=StringIO())
 
     assert stored("connectors_header", "value") == before

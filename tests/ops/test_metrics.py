@@ -135,10 +135,9 @@ def test_it_counts_nothing_for_a_transaction_that_rolled_back(source):
     make_pipeline(source, make_connector("mailbox", "Outbox", FIELDS))
     before = scrape()
 
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            ingest(source, [{"id": 1}])
-            raise RuntimeError("the accepting transaction failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ingest(source, [{"id": 1}])
+        raise RuntimeError("the accepting transaction failed")
 
     after = scrape()
     name = "superconnector_records_received_total"

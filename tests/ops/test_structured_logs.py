@@ -66,7 +66,9 @@ def test_it_logs_one_line_per_delivery_attempt_with_its_ids(
         )
     delivery = pipeline.deliveries.get()
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.__class__.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+        delivery.__class__.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=delivery.created_at
+        )
         delivery.attempt()
 
     attempts = [as_json(r) for r in caplog.records if r.name == "superconnector.deliveries"]
@@ -92,7 +94,12 @@ def test_it_writes_json_lines_when_log_format_is_json():
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=django_settings.BASE_DIR,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "osmosproject.settings", "TESTING": "1", "LOG_FORMAT": "json"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "osmosproject.settings",
+            "TESTING": "1",
+            "LOG_FORMAT": "json",
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -110,7 +117,9 @@ def test_it_keeps_a_traceback_and_values_json_cannot_hold():
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed %s", ("here",), sys.exc_info())
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed %s", ("here",), sys.exc_info()
+        )
     record.when = object()
 
     entry = as_json(record)

@@ -35,3 +35,8 @@ def test_it_retries_a_request_that_timed_out(db, httpserver):
     assert "timed out" in attempt.error
     assert attempt.status_code is None
     assert delivery.last_error == attempt.error
+    # The receiver logs the request when its handler returns: wait for it here, or it lands in
+    # the log of whichever test runs next.
+    while not httpserver.log and time.monotonic() - started < 5:
+        time.sleep(0.05)
+    assert len(httpserver.log) == 1
