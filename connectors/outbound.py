@@ -95,16 +95,30 @@ def render_requests(
 
 
 def render_request(
-    connector, records: list[dict], *, idempotency_key: str, now: int | None = None
+    connector,
+    records: list[dict] | None,
+    *,
+    idempotency_key: str,
+    now: int | None = None,
+    encoded: str | None = None,
+    record_count: int = 0,
 ) -> OutboundRequest:
-    """One request carrying all of `records` (a delivery holds one batch); RenderError when it cannot."""
-    if not records:
-        raise RenderError("there is no record to send")
-    batched = connector.batch_size > 1
+    """One request carrying all of `records` (a delivery holds one batch); RenderError when it cannot.
+
+    `encoded` is the records already encoded as a JSON array (as a delivery stores them, with
+    `record_count` of them): a batch that nothing templates is sent as that text, without
+    decoding and encoding it again.
+    """
     header_rows = list(connector.headers.all())
+    batched = connector.batch_size > 1
     templated = bool(connector.body_template) or any(
         is_template(text) for text in (connector.url, *(row.value for row in header_rows))
     )
+    raw_body = encoded.encode() if encoded is not None and batched and not templated else None
+    if records is None:
+        records = orjson.loads(encoded) if raw_body is None else None
+    if not (records if raw_body is None else raw_body != b"[]"):
+        raise RenderError("there is no record to send")
     # A context copies its record: a batch of 100 pays for 100 of them, which most destinations,
     # templating nothing, never read.
     contexts = (
@@ -119,7 +133,7 @@ def render_request(
         if "\r" in value or "\n" in value:
             raise RenderError(f"the header {row.name} renders with a line break")
         _replace_header(headers, row.name, value)
-    body = _render_body(connector, records, contexts, headers, batched)
+    body = raw_body or _render_body(connector, records, contexts, headers, batched)
     headers["Idempotency-Key"] = idempotency_key
     secrets = [s for s in (connector.signing_secret, connector.previous_signing_secret) if s]
     if secrets:
@@ -132,7 +146,7 @@ def render_request(
         url=url,
         headers=headers,
         body=body,
-        record_count=len(records),
+        record_count=len(records) if records is not None else record_count,
         auth=dict(connector.auth or {}),
         secret_headers=frozenset(row.name.lower() for row in header_rows if row.secret),
     )

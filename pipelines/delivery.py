@@ -350,7 +350,11 @@ class Courier:
         started = time.monotonic()
         try:
             request = render_request(
-                destination, delivery.records, idempotency_key=delivery.idempotency_key
+                destination,
+                None if delivery.payload_text is not None else delivery.records,
+                encoded=delivery.payload_text,
+                record_count=delivery.record_count,
+                idempotency_key=delivery.idempotency_key,
             )
             shown = request.masked()
             attempt.request_method = shown["method"]

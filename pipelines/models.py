@@ -456,6 +456,7 @@ class Delivery(models.Model):
     # Records given to this instance (or read once from its payload), and whether save() must
     # write them: the row itself does not hold them.
     _records: list | None = None
+    payload_text: str | None = None
     _records_unsaved = False
 
     def __str__(self) -> str:
@@ -485,7 +486,7 @@ class Delivery(models.Model):
     def records(self) -> list:
         """The records it carries, read from its payload the first time they are needed."""
         if self._records is None:
-            self._records = DeliveryPayload.decode(self.payload.body)
+            self._records = DeliveryPayload.decode(self.payload_text or self.payload.body)
         return self._records
 
     @records.setter
@@ -498,7 +499,9 @@ class Delivery(models.Model):
         """Take its records from payload text read along with the row, saving a query."""
         # A row written without its payload fails visibly as carrying no record; never a crash
         # that would leave it to be claimed again and again.
-        self._records = DeliveryPayload.decode(body) if body is not None else []
+        # Decoded only if something needs the records: an untemplated batch is sent as this text.
+        self.payload_text = body
+        self._records = None if body is not None else []
 
     @property
     def idempotency_key(self) -> str:
