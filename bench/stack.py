@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,7 @@ class Stack:
             process.stop()
         if self.pg_admin_url:
             self._drop_pg_database()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- PostgreSQL: a database of our own on the server we were given ------------------------
 

@@ -79,6 +79,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with write transactions queued on a file lock (see its docstring).
+    DATABASES["default"]["ENGINE"] = "osmosproject.sqlite"
     # The web server and the qcluster workers share one SQLite file. WAL lets readers
     # run beside the writer, IMMEDIATE takes the write lock at BEGIN (no lock upgrade
     # deadlock mid-transaction), and the busy timeout makes writers queue instead of

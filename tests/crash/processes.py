@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def database_url(settings_dict: dict) -> str:
     """A DATABASE_URL for a Django connection's settings (a test database included)."""
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+    if "sqlite" in settings_dict["ENGINE"]:
         return f"sqlite:///{settings_dict['NAME']}"
     user = quote(settings_dict.get("USER") or "", safe="")
     password = quote(settings_dict.get("PASSWORD") or "", safe="")

@@ -19,6 +19,7 @@ from werkzeug import Response
 from pipelines.delivery import lease_seconds
 from pipelines.models import Delivery
 from pipelines.tasks import sweep_deliveries
+from tests.crash.processes import database_url
 from tests.pipelines.destinations import make_delivery, make_destination
 
 WORKER = """
@@ -48,7 +49,7 @@ def test_it_completes_a_delivery_whose_worker_was_killed(httpserver, settings):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "osmosproject.settings",
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(connection.settings_dict),
         "TESTING": "1",
         "ALLOW_PRIVATE_DESTINATIONS": "True",
     }
