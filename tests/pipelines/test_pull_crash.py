@@ -13,7 +13,33 @@ RECORDS = [
     {"id": i, "name": f"n{i}", "updated_at": f"2024-05-{i:02d}T00:00:00+00:00"} for i in range(1, 7)
 ]
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="uses an SQLite trigger")
+# A trigger that makes the database refuse the mailbox row of record 4, in each dialect.
+CREATE_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_four BEFORE INSERT ON mailbox_mailboxrecord "
+        "WHEN NEW.data LIKE '%\"id\":4%' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_four() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.data LIKE '%\"id\":4%' THEN RAISE EXCEPTION 'disk full'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_four BEFORE INSERT ON mailbox_mailboxrecord "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_four()",
+    ],
+}
+DROP_TRIGGER = {
+    "sqlite": ["DROP TRIGGER IF EXISTS refuse_four"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS refuse_four ON mailbox_mailboxrecord",
+        "DROP FUNCTION IF EXISTS refuse_four()",
+    ],
+}
+
+
+def run_sql(statements: dict[str, list[str]]) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements[connection.vendor]:
+            cursor.execute(statement)
 
 
 @pytest.fixture(autouse=True)
@@ -24,14 +50,9 @@ def _local(settings):
 @pytest.fixture
 def failing_mailbox_writes(db):
     """A real failure inside the page's transaction: the database refuses record 4."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TRIGGER refuse_four BEFORE INSERT ON mailbox_mailboxrecord "
-            "WHEN NEW.data LIKE '%\"id\":4%' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
+    run_sql(CREATE_TRIGGER)
     yield
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS refuse_four")
+    run_sql(DROP_TRIGGER)
 
 
 def paged_by_cursor(request: Request):
@@ -57,8 +78,7 @@ def test_a_crash_mid_run_re_reads_rather_than_skips(db, httpserver, failing_mail
     source.refresh_from_db()
     assert source.state == {}  # records 5 and 6 were never read: the cursor must not pass 4
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER refuse_four")
+    run_sql(DROP_TRIGGER)
     again = pull(source)
     assert again.status == "succeeded"
     assert sorted(set(mailbox_ids(box))) == [1, 2, 3, 4, 5, 6]
@@ -77,8 +97,7 @@ def test_with_a_primary_key_the_re_read_stores_nothing_twice(
         primary_key="id",
     )
     assert pull(source).status == "failed"
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER refuse_four")
+    run_sql(DROP_TRIGGER)
     again = pull(source)
     assert mailbox_ids(box) == [1, 2, 3, 4, 5, 6]
     assert again.detail["duplicates"] == 2
