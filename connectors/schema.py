@@ -333,9 +333,13 @@ def _compiled_default(spec: FieldSpec) -> Callable[[], Any] | None:
     return lambda: value
 
 
-def _top_level_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
+def _already_typed(value: Any) -> Any:
+    return value
+
+
+def _top_level_filler(spec: FieldSpec, keep_unknown: bool, trusted: bool = False) -> Filler:
     key = spec.name
-    coerce_value = _COERCERS[spec.type]
+    coerce_value = _already_typed if trusted else _COERCERS[spec.type]
     make_default = _compiled_default(spec)
     required = spec.required
 
@@ -354,11 +358,11 @@ def _top_level_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
     return fill
 
 
-def _nested_filler(spec: FieldSpec, keep_unknown: bool) -> Filler:
+def _nested_filler(spec: FieldSpec, keep_unknown: bool, trusted: bool = False) -> Filler:
     name = spec.name
     parts = tuple(name.split("."))
     parents, leaf = parts[:-1], parts[-1]
-    coerce_value = _COERCERS[spec.type]
+    coerce_value = _already_typed if trusted else _COERCERS[spec.type]
     make_default = _compiled_default(spec)
     required = spec.required
 
@@ -424,6 +428,14 @@ class CompiledSchema:
         self.fillers: dict[str, Filler] = {
             spec.name: (_nested_filler if "." in spec.name else _top_level_filler)(
                 spec, keep_unknown
+            )
+            for spec in fields
+        }
+        #: The same for values already coerced to the field's type (by a source schema whose
+        #: field has this name and type): defaults and required still apply, coercion is skipped.
+        self.trusted_fillers: dict[str, Filler] = {
+            spec.name: (_nested_filler if "." in spec.name else _top_level_filler)(
+                spec, keep_unknown, trusted=True
             )
             for spec in fields
         }

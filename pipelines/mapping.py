@@ -214,7 +214,9 @@ def _producer(read: Reader, transforms: Any) -> Reader:
 
 
 def compile_mapping(
-    mappings: Sequence[MappingSpec | dict], destination: Sequence[FieldSpec]
+    mappings: Sequence[MappingSpec | dict],
+    destination: Sequence[FieldSpec],
+    validated_by: Sequence[FieldSpec] = (),
 ) -> CompiledMapping:
     """Check and prepare ``mappings`` (MappingSpec, or their JSON dicts) for ``destination``.
 
@@ -243,7 +245,14 @@ def compile_mapping(
             raise MappingConfigError(f"{where}: {exc}") from None
     # The destination schema's fillers coerce and validate each mapped value and write it
     # at its (nested) path; the output starts empty, so nothing else reaches the destination.
+    # Records already validated by a source schema (`validated_by`) hold values of their field's
+    # type: an unmapped destination field of the same name and type takes its value as it is,
+    # without coercing it a second time (the hot path of same-shape flows).
+    source_types = {(spec.name, spec.type) for spec in validated_by}
+    typed = {spec.name for spec in destination if (spec.name, spec.type) in source_types}
     return CompiledMapping(
-        (name, by_target.get(name) or _auto_reader(name), schema.fillers[name])
+        (name, _source_reader(name), schema.trusted_fillers[name])
+        if name in typed and name not in by_target
+        else (name, by_target.get(name) or _auto_reader(name), schema.fillers[name])
         for name in field_names
     )

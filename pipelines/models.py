@@ -50,11 +50,13 @@ class PipelineQuerySet(models.QuerySet):
         (no ordering to resolve, only the destination columns the outputs read)."""
         return (
             self.filter(source_id=source_id, enabled=True)
-            .select_related("destination__schema")
+            .select_related("destination__schema", "source__schema")
             .only(
                 "id",
                 "updated_at",
-                "source_id",
+                "source__id",
+                "source__schema__id",
+                "source__schema__updated_at",
                 "destination__id",
                 "destination__kind",
                 "destination__batch_size",
@@ -90,10 +92,22 @@ class Pipeline(models.Model):
     def mapping_specs(self):
         return [m.spec() for m in self.mappings.all()]
 
-    def compiled(self):
-        """The pipeline compiled once (templates, transforms, validators), reused while unchanged."""
+    def compiled(self, *, validated: bool = False):
+        """The pipeline compiled once (templates, transforms, validators), reused while unchanged.
+
+        `validated`: the records will have passed the source schema (every source checks them
+        before `process`), so same-named fields of the same type need no second coercion.
+        """
         schema = self.destination.schema
-        return _compile(self.pk, self.updated_at, schema.pk, schema.updated_at)
+        source = self.source.schema if validated else None
+        return _compile(
+            self.pk,
+            self.updated_at,
+            schema.pk,
+            schema.updated_at,
+            source.pk if source else None,
+            source.updated_at if source else None,
+        )
 
     def preview(self, records: list) -> dict:
         """What `process` would do with these records, without storing or sending anything."""
@@ -147,7 +161,7 @@ class Pipeline(models.Model):
         """
         from pipelines.outputs import output_for
 
-        compiled = self.compiled()
+        compiled = self.compiled(validated=True)
         indices = indices if indices is not None else list(range(len(records)))
         good, bad = [], []
         for index, record in zip(indices, records, strict=True):
@@ -191,12 +205,17 @@ class Pipeline(models.Model):
 
 
 @lru_cache(maxsize=256)
-def _compile(pipeline_id: int, updated_at, schema_id: int, schema_updated_at):
-    # The key holds both timestamps: saving the pipeline or its destination schema recompiles.
+def _compile(pipeline_id, updated_at, schema_id, schema_updated_at, source_id, source_updated_at):
+    # The key holds the timestamps: saving the pipeline or either schema recompiles.
     from pipelines.mapping import compile_mapping
 
-    pipeline = Pipeline.objects.select_related("destination__schema").get(pk=pipeline_id)
-    return compile_mapping(pipeline.mapping_specs(), pipeline.destination.schema.specs())
+    pipeline = Pipeline.objects.select_related("destination__schema", "source__schema").get(
+        pk=pipeline_id
+    )
+    validated_by = pipeline.source.schema.specs() if source_id is not None else ()
+    return compile_mapping(
+        pipeline.mapping_specs(), pipeline.destination.schema.specs(), validated_by
+    )
 
 
 class Mapping(models.Model):
