@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.schema import (
+    REQUIRED_MESSAGE,
     CoercionError,
     CompiledSchema,
     FieldSpec,
@@ -183,7 +184,7 @@ def _reader(spec: MappingSpec) -> Reader:
 class CompiledMapping:
     """Mappings and a destination schema, prepared for mapping many records."""
 
-    def __init__(self, steps: Sequence[tuple[str, Reader, Filler]]) -> None:
+    def __init__(self, steps: Sequence[tuple[str, Reader | None, Filler | bool]]) -> None:
         self._steps = tuple(steps)
 
     def map(self, record: Any) -> tuple[dict | None, list[dict]]:
@@ -193,6 +194,15 @@ class CompiledMapping:
         out: dict = {}
         errors: list[dict] = []
         for target, produce, fill in self._steps:
+            if produce is None:
+                # Copied as validated (see compile_mapping); `fill` is then "is it required".
+                value = record.get(target)
+                if value is None or value == "":
+                    if fill:
+                        errors.append({"field": target, "message": REQUIRED_MESSAGE})
+                else:
+                    out[target] = value
+                continue
             try:
                 fill(produce(record), out)
             except (CoercionError, TransformError, TemplateError) as exc:
@@ -250,9 +260,14 @@ def compile_mapping(
     # without coercing it a second time (the hot path of same-shape flows).
     source_types = {(spec.name, spec.type) for spec in validated_by}
     typed = {spec.name for spec in destination if (spec.name, spec.type) in source_types}
-    return CompiledMapping(
-        (name, _source_reader(name), schema.trusted_fillers[name])
-        if name in typed and name not in by_target
-        else (name, by_target.get(name) or _auto_reader(name), schema.fillers[name])
-        for name in field_names
-    )
+    specs = {spec.name: spec for spec in destination}
+
+    def step(name: str) -> tuple:
+        if name in by_target or name not in typed:
+            return name, by_target.get(name) or _auto_reader(name), schema.fillers[name]
+        spec = specs[name]
+        if "." not in name and (spec.default is None or spec.default == ""):
+            return name, None, spec.required  # copied inline by map(): the common case, fastest
+        return name, _source_reader(name), schema.trusted_fillers[name]
+
+    return CompiledMapping(step(name) for name in field_names)
