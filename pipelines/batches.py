@@ -103,9 +103,7 @@ def resend(record_errors: list[RecordError], fixed: dict[int, dict] | None = Non
     for pipeline_id, records in by_pipeline.items():
         chosen = None
         if pipeline_id is not None:
-            chosen = Pipeline.objects.filter(pk=pipeline_id, enabled=True).select_related(
-                "destination__schema"
-            )
+            chosen = Pipeline.objects.enabled_for(source.pk).filter(pk=pipeline_id)
         accept_into_run(run, records, first_index=index, pipelines=chosen)
         index += len(records)
     RecordError.objects.filter(pk__in=[e.pk for e in record_errors]).update(

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import http
+from connectors.kinds import get_kind
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
 from osmosproject.metrics import record_attempt
@@ -68,21 +69,9 @@ CLAIMED_FIELDS = (
 )
 # Loading every column of the destination costs more than a request.
 DESTINATION_FIELDS = (
+    *get_kind(Connector.Kind.HTTP_DESTINATION).fields,
     "enabled",
-    "url",
-    "method",
-    "auth",
-    "timeout_seconds",
-    "variables",
-    "batch_size",
-    "body_template",
-    "max_attempts",
-    "initial_backoff_seconds",
-    "signing_secret",
     "previous_signing_secret",
-    "rate_limit_per_second",
-    "max_concurrency",
-    "disable_after_failing_days",
     "failing_since",
 )
 

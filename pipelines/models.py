@@ -342,6 +342,9 @@ class RunStat(Counters, models.Model):
             models.UniqueConstraint(fields=["run", "pipeline"], name="one_stat_per_pipeline")
         ]
 
+    def __str__(self) -> str:
+        return f"Run {self.run_id} / pipeline {self.pipeline_id}"
+
 
 class RecordError(models.Model):
     """A record that was not accepted, kept whole with its errors so it can be fixed and resent."""

@@ -19,7 +19,8 @@ PASSWORD = "alice-password"
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+        # Never a silent skip: the browser tests are part of the suite (.ci/run installs it).
+        pytest.fail("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
