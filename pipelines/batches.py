@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.schema import CompiledSchema
-from pipelines.models import Pipeline, RecordError, Run
+from pipelines.models import Pipeline, PreparedBatch, RecordError, Run
 
 
 def accept_into_run(
@@ -70,11 +70,26 @@ def pass_on(
 
     Returns how many were delivered at once (mailbox rows); deliveries count later.
     """
+    return store_all(run, prepare_all(run.source_id, records, indices, pipelines))
+
+
+def prepare_all(
+    source_id: int,
+    records: list[dict],
+    indices: list[int],
+    pipelines: Iterable[Pipeline] | None = None,
+) -> list[PreparedBatch]:
+    """Each enabled pipeline's share of the records, mapped and encoded: before the transaction."""
     if not records:
-        return 0
+        return []
     if pipelines is None:
-        pipelines = Pipeline.objects.enabled_for(run.source_id)
-    return sum(pipeline.process(records, run, indices).delivered for pipeline in pipelines)
+        pipelines = Pipeline.objects.enabled_for(source_id)
+    return [pipeline.prepare(records, indices) for pipeline in pipelines]
+
+
+def store_all(run: Run, prepared: list[PreparedBatch], *, new_run: bool = False) -> int:
+    """Write prepared batches into the run (inside its transaction); how many were delivered."""
+    return sum(batch.store(run, new_run=new_run).delivered for batch in prepared)
 
 
 def finish_run(run_id: int, error: str = "") -> Run:

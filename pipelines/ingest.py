@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
-from pipelines.batches import check_records, keep_rejected, pass_on
+from pipelines.batches import check_records, keep_rejected, prepare_all, store_all
 from pipelines.models import IdempotencyKey, Run
 
 # The response lists this many errors; all of them are kept with the run.
@@ -172,6 +172,9 @@ def accept_batch(
             accepted=0, detail="The batch was refused whole: fix the errors and send it again."
         )
         return Response({"run": None, **summary}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    # Mapping and encoding happen before the transaction: it only writes, so the database's
+    # write lock (all of SQLite, the mailbox's sequence row in PostgreSQL) is held briefly.
+    prepared = prepare_all(connector.pk, accepted, accepted_indices)
     try:
         with transaction.atomic():
             if key:
@@ -180,19 +183,17 @@ def accept_batch(
                 idem = IdempotencyKey.objects.create(
                     connector=connector, key=key, body_hash=body_hash
                 )
-            run = Run.objects.create(
+            run = Run.create_finished(
                 source=connector,
                 trigger=Run.Trigger.INGEST,
                 received=len(records),
                 accepted=len(accepted),
                 rejected=len(rejected),
+                delivered=sum(batch.delivered for batch in prepared),
                 idempotency_key=key,
             )
             keep_rejected(run, rejected)
-            run.delivered = pass_on(run, accepted, accepted_indices)
-            if run.delivered:
-                Run.add({"id": run.pk}, delivered=run.delivered)
-            run.finish()
+            store_all(run, prepared, new_run=True)
             body = {"run": run.pk, **summary}
             if key:
                 idem.response = body

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from django.db import connection, models
@@ -42,6 +43,46 @@ class ProcessResult:
     accepted: int = 0
     rejected: int = 0
     delivered: int = 0
+
+
+@dataclass
+class PreparedBatch:
+    """One pipeline's share of a batch, mapped and encoded, waiting for its run's transaction."""
+
+    pipeline: Pipeline
+    output: Any  # pipelines.outputs.Output
+    encoded: Any  # what output.encode made of the good records; None when there are none
+    accepted: int
+    rejected: list[tuple[int, Any, list[dict]]]  # (index in the run, record, errors)
+
+    @property
+    def delivered(self) -> int:
+        """Records delivered by storing them (a mailbox); HTTP deliveries count later."""
+        return self.accepted if self.output.delivers_at_once else 0
+
+    def store(self, run: Run, *, new_run: bool = False) -> ProcessResult:
+        """Write the batch into `run`; inside the accepting transaction.
+
+        `new_run`: the run was created in this transaction, so it has no stat to add to yet.
+        """
+        pipeline = self.pipeline
+        RecordError.objects.bulk_create(
+            [
+                RecordError(run=run, pipeline=pipeline, index=index, record=record, errors=errors)
+                for index, record, errors in self.rejected
+            ],
+            batch_size=500,
+        )
+        if self.encoded is not None:
+            self.output.accept(pipeline, run, self.encoded)
+        result = ProcessResult(self.accepted, len(self.rejected), self.delivered)
+        counts = {"accepted": result.accepted, "rejected": result.rejected}
+        # Pulls store once per page: add to the run's stat, creating it on the first page.
+        if new_run or not RunStat.add(
+            {"run": run.pk, "pipeline": pipeline.pk}, **counts, delivered=result.delivered
+        ):
+            RunStat.objects.create(run=run, pipeline=pipeline, **counts, delivered=result.delivered)
+        return result
 
 
 class PipelineQuerySet(models.QuerySet):
@@ -151,13 +192,11 @@ class Pipeline(models.Model):
             "suggested": suggested,
         }
 
-    def process(
-        self, records: list[dict], run: Run, indices: list[int] | None = None
-    ) -> ProcessResult:
-        """Map records to the destination, hand the good ones to it, keep the bad ones with the run.
+    def prepare(self, records: list[dict], indices: list[int] | None = None) -> PreparedBatch:
+        """Map records to the destination and encode them: CPU only, no query.
 
-        Every source (ingest, pull, upload, resend) goes through here, inside the
-        transaction that accepts the records, so a crash loses nothing half-done.
+        Callers prepare before their transaction opens, so it holds the write lock only for
+        the writes (`PreparedBatch.store`).
         """
         from pipelines.outputs import output_for
 
@@ -167,33 +206,23 @@ class Pipeline(models.Model):
         for index, record in zip(indices, records, strict=True):
             mapped, errors = compiled.map(record)
             if errors:
-                bad.append(
-                    RecordError(run=run, pipeline=self, index=index, record=record, errors=errors)
-                )
+                bad.append((index, record, errors))
             else:
                 good.append(mapped)
-        RecordError.objects.bulk_create(bad, batch_size=500)
         output = output_for(self.destination.kind)
-        if good:
-            output.accept(self, run, good)
-        result = ProcessResult(accepted=len(good), rejected=len(bad))
-        result.delivered = len(good) if output.delivers_at_once else 0
-        # Pulls call this once per page: add to the run's stat, creating it on the first page.
-        added = RunStat.add(
-            {"run": run.pk, "pipeline": self.pk},
-            accepted=result.accepted,
-            rejected=result.rejected,
-            delivered=result.delivered,
+        return PreparedBatch(
+            self, output, output.encode(self, good) if good else None, len(good), bad
         )
-        if not added:
-            RunStat.objects.create(
-                run=run,
-                pipeline=self,
-                accepted=result.accepted,
-                rejected=result.rejected,
-                delivered=result.delivered,
-            )
-        return result
+
+    def process(
+        self, records: list[dict], run: Run, indices: list[int] | None = None
+    ) -> ProcessResult:
+        """Map records to the destination, hand the good ones to it, keep the bad ones with the run.
+
+        Every source (ingest, pull, upload, resend) goes through here or through `prepare`,
+        inside the transaction that accepts the records, so a crash loses nothing half-done.
+        """
+        return self.prepare(records, indices).store(run)
 
     def replace_mappings(self, mappings: list[dict]) -> None:
         """Set the whole mapping table at once, as the API and the editor send it."""
@@ -304,7 +333,23 @@ class Run(Counters, models.Model):
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.source}"
 
+    @classmethod
+    def create_finished(cls, **fields) -> Run:
+        """A run whose outcome is known when it is stored (an ingest request): one INSERT."""
+        run = cls(**fields)
+        run.settle()
+        run.save(force_insert=True)
+        record_run(run)
+        return run
+
     def finish(self, *, error: str = "") -> None:
+        self.settle(error=error)
+        # Only what finishing decides: counters belong to their writers (workers add to them).
+        self.save(update_fields=["status", "error", "detail", "finished_at"])
+        record_run(self)
+
+    def settle(self, *, error: str = "") -> None:
+        """Decide the final status from the counts, without saving."""
         self.error = error
         if error or (self.rejected and not self.accepted):
             self.status = Run.Status.FAILED
@@ -313,9 +358,6 @@ class Run(Counters, models.Model):
         else:
             self.status = Run.Status.SUCCEEDED
         self.finished_at = timezone.now()
-        # Only what finishing decides: counters belong to their writers (workers add to them).
-        self.save(update_fields=["status", "error", "detail", "finished_at"])
-        record_run(self)
 
     def count_delivery(self, pipeline_id: int, *, delivered: int = 0, failed: int = 0) -> None:
         """Delivery outcomes arrive later, from workers: add them without a read-modify-write race."""
@@ -494,10 +536,15 @@ class Delivery(models.Model):
 
     @classmethod
     def create_all(cls, deliveries: list[Delivery]) -> list[Delivery]:
-        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs."""
+        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs.
+
+        A delivery's `payload_text`, when set, is its records already encoded."""
         created = cls.objects.bulk_create(deliveries)
         DeliveryPayload.objects.bulk_create(
-            DeliveryPayload(delivery=delivery, body=DeliveryPayload.encode(delivery.records))
+            DeliveryPayload(
+                delivery=delivery,
+                body=delivery.payload_text or DeliveryPayload.encode(delivery.records),
+            )
             for delivery in created
         )
         for delivery in created:

@@ -1,8 +1,13 @@
-"""What each destination kind does with a pipeline's good records, inside the accepting transaction."""
+"""What each destination kind does with a pipeline's good records.
+
+Two steps, so the accepting transaction holds the write lock as briefly as possible:
+`encode` does the CPU work (JSON text, batching) before the transaction opens, `accept`
+only writes, inside it.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 from django.db import transaction
@@ -16,7 +21,11 @@ class Output:
     # True when accepting the records is already delivering them (nothing goes out later).
     delivers_at_once: ClassVar[bool] = False
 
-    def accept(self, pipeline, run, records: list[dict]) -> None:
+    def encode(self, pipeline, records: list[dict]) -> Any:
+        """Everything `accept` needs that can be computed without the database."""
+        raise NotImplementedError
+
+    def accept(self, pipeline, run, encoded: Any) -> None:
         raise NotImplementedError
 
 
@@ -24,31 +33,37 @@ class MailboxOutput(Output):
     kind = "mailbox"
     delivers_at_once = True
 
-    def accept(self, pipeline, run, records: list[dict]) -> None:
-        append_records(pipeline.destination, [orjson.dumps(r).decode() for r in records], run.pk)
-        record_delivered("mailbox", len(records))
+    def encode(self, pipeline, records: list[dict]) -> list[str]:
+        return [orjson.dumps(r).decode() for r in records]
+
+    def accept(self, pipeline, run, encoded: list[str]) -> None:
+        append_records(pipeline.destination, encoded, run.pk)
+        record_delivered("mailbox", len(encoded))
 
 
 class HttpDestinationOutput(Output):
     kind = "http_destination"
 
-    def accept(self, pipeline, run, records: list[dict]) -> None:
+    def encode(self, pipeline, records: list[dict]) -> list:
+        from pipelines.models import Delivery, DeliveryPayload
+
+        size = max(1, pipeline.destination.batch_size)
+        deliveries = []
+        for i in range(0, len(records), size):
+            delivery = Delivery(
+                pipeline=pipeline, destination=pipeline.destination, records=records[i : i + size]
+            )
+            delivery.payload_text = DeliveryPayload.encode(delivery.records)
+            deliveries.append(delivery)
+        return deliveries
+
+    def accept(self, pipeline, run, encoded: list) -> None:
         from pipelines.models import Delivery
         from pipelines.tasks import enqueue_deliveries
 
-        size = max(1, pipeline.destination.batch_size)
-        deliveries = Delivery.create_all(
-            [
-                Delivery(
-                    pipeline=pipeline,
-                    destination=pipeline.destination,
-                    run=run,
-                    records=records[i : i + size],
-                )
-                for i in range(0, len(records), size)
-            ]
-        )
-        ids = [d.pk for d in deliveries]
+        for delivery in encoded:
+            delivery.run = run
+        ids = [d.pk for d in Delivery.create_all(encoded)]
         # Outbound HTTP never happens inside the request: workers pick these up after the commit,
         # a task per chunk of ids, never one per delivery.
         transaction.on_commit(lambda: enqueue_deliveries(ids))

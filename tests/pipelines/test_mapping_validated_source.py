@@ -46,3 +46,22 @@ def test_without_a_validated_source_values_are_coerced(orders, api):
         format="json",
     ).json()
     assert preview["records"] == [{"order_id": 42}]
+
+
+def test_a_record_of_exactly_the_destination_fields_maps_to_an_equal_copy():
+    fields = [FieldSpec("a", "integer"), FieldSpec("b", "string")]
+    mapping = compile_mapping([], fields, validated_by=fields)
+    record = {"a": 1, "b": "x"}
+    out, errors = mapping.map(record)
+    assert (out, errors) == ({"a": 1, "b": "x"}, [])
+    out["a"] = 2  # the output is the destination's own: changing it leaves the source alone
+    assert record == {"a": 1, "b": "x"}
+
+
+def test_other_shapes_still_come_out_in_the_destination_order_without_extra_fields():
+    fields = [FieldSpec("a", "integer"), FieldSpec("b", "string")]
+    mapping = compile_mapping([], fields, validated_by=fields)
+    out, _ = mapping.map({"b": "x", "a": 1})
+    assert list(out.items()) == [("a", 1), ("b", "x")]
+    assert mapping.map({"a": 1, "b": "x", "extra": True}) == ({"a": 1, "b": "x"}, [])
+    assert mapping.map({"a": 1}) == ({"a": 1}, [])

@@ -1,0 +1,46 @@
+"""Pipelines map and encode before the accepting transaction opens: it only writes."""
+
+from __future__ import annotations
+
+import orjson
+
+from mailbox.models import MailboxRecord
+from pipelines.batches import prepare_all, store_all
+from pipelines.models import RecordError, Run, RunStat
+from tests.helpers import make_connector, make_pipeline
+
+
+def test_preparing_a_batch_makes_no_query(orders, django_assert_num_queries):
+    box = make_connector("mailbox", "Box", [{"name": "order_id", "type": "integer"}])
+    pipeline = make_pipeline(orders, box, [{"target": "order_id", "source": "order_id"}])
+    pipeline.prepare([{"order_id": 1}])  # compiles the pipeline once, as the first request does
+    with django_assert_num_queries(0):
+        prepared = pipeline.prepare([{"order_id": 2}, {"order_id": 3}])
+    assert prepared.accepted == 2 and prepared.delivered == 2
+
+
+def test_a_prepared_batch_stores_its_records_errors_and_counts_into_the_run(orders):
+    box = make_connector("mailbox", "Box", [{"name": "n", "type": "integer", "required": True}])
+    hooks = make_connector(
+        "http_destination",
+        "Hooks",
+        [{"name": "n", "type": "integer"}],
+        url="https://hooks.example.com/in",
+        batch_size=2,
+    )
+    make_pipeline(orders, box, [{"target": "n", "source": "order_id"}])
+    make_pipeline(orders, hooks, [{"target": "n", "source": "order_id"}])
+    records = [{"order_id": 1}, {"order_id": None}, {"order_id": 3}]
+    prepared = prepare_all(orders.pk, records, [0, 1, 2])
+    run = Run.objects.create(source=orders, trigger=Run.Trigger.INGEST)
+    delivered = store_all(run, prepared, new_run=True)
+    assert delivered == 2  # the mailbox's; the HTTP deliveries count when they are sent
+    rows = MailboxRecord.objects.filter(mailbox=box).order_by("seq")
+    assert [orjson.loads(r.data) for r in rows] == [{"n": 1}, {"n": 3}]
+    assert list(RecordError.objects.filter(run=run).values_list("index", flat=True)) == [1]
+    stats = {s.pipeline.destination_id: s for s in RunStat.objects.filter(run=run)}
+    assert (stats[box.pk].accepted, stats[box.pk].rejected, stats[box.pk].delivered) == (2, 1, 2)
+    assert (stats[hooks.pk].accepted, stats[hooks.pk].delivered) == (3, 0)
+    # Batches of the destination's size, their payloads encoded before the transaction.
+    deliveries = Run.objects.get(pk=run.pk).deliveries.order_by("id")
+    assert [d.records for d in deliveries] == [[{"n": 1}, {}], [{"n": 3}]]
