@@ -179,6 +179,13 @@ class Connector(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self.unique_slug(self.name)
+        if self.schema_id is None:
+            self.schema = Schema.objects.create()
+        super().save(*args, **kwargs)
+
     @property
     def kind_class(self):
         from connectors.kinds import get_kind
@@ -192,13 +199,6 @@ class Connector(models.Model):
     @property
     def is_destination(self) -> bool:
         return self.kind_class.direction == "destination"
-
-    def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = self.unique_slug(self.name)
-        if self.schema_id is None:
-            self.schema = Schema.objects.create()
-        super().save(*args, **kwargs)
 
     @classmethod
     def unique_slug(cls, name: str) -> str:

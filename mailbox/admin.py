@@ -1,6 +1,6 @@
-from mailbox.models import ConsumerCursor, MailboxRecord
-
 from django.contrib import admin
+
+from mailbox.models import ConsumerCursor, MailboxRecord
 
 
 @admin.register(MailboxRecord)

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from mailbox.models import MailboxRecord
-
 import orjson
 
+from mailbox.models import MailboxRecord
 from pipelines.models import RecordError, RunStat
 from tests.helpers import make_connector, make_pipeline
 

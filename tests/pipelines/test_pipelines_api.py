@@ -199,27 +199,43 @@ def test_preview_shows_a_request_that_cannot_be_rendered(api, ends):
     source, destination = ends
     created = api.post(
         "/api/v1/pipelines/",
-        {"name": "P", "source": source.pk, "destination": destination.pk, "mappings": CONTRACT_MAPPINGS},
+        {
+            "name": "P",
+            "source": source.pk,
+            "destination": destination.pk,
+            "mappings": CONTRACT_MAPPINGS,
+        },
         format="json",
     ).json()
     destination.url = "https://api.example.com/v1/{{ first_name }}/send"
     destination.save()
     records = [{"order_id": 1, "Email": "a@example.com"}]
-    response = api.post(f"/api/v1/pipelines/{created['id']}/preview/", {"records": records}, format="json")
+    response = api.post(
+        f"/api/v1/pipelines/{created['id']}/preview/", {"records": records}, format="json"
+    )
     assert response.status_code == 200
     assert "first_name" in response.json()["requests"][0]["error"]
 
 
 def test_preview_shows_the_exact_request_with_secrets_masked(api, ends):
     source, destination = ends
-    destination.replace_headers([{"name": "Authorization", "value": "Bearer preview-needle", "secret": True}])
+    destination.replace_headers(
+        [{"name": "Authorization", "value": "Bearer preview-needle", "secret": True}]
+    )
     created = api.post(
         "/api/v1/pipelines/",
-        {"name": "P", "source": source.pk, "destination": destination.pk, "mappings": CONTRACT_MAPPINGS},
+        {
+            "name": "P",
+            "source": source.pk,
+            "destination": destination.pk,
+            "mappings": CONTRACT_MAPPINGS,
+        },
         format="json",
     ).json()
     records = [{"order_id": 1, "Email": "a@example.com"}]
-    response = api.post(f"/api/v1/pipelines/{created['id']}/preview/", {"records": records}, format="json")
+    response = api.post(
+        f"/api/v1/pipelines/{created['id']}/preview/", {"records": records}, format="json"
+    )
     (request,) = response.json()["requests"]
     assert request["method"] == "POST"
     assert request["url"] == "https://api.example.com/v1/campaigns/1234/actions/5678/send"
