@@ -5,8 +5,9 @@ and by the UI's "infer schema from a sample". Every failure is a `BodyError` car
 the ingest endpoint answers with and where in the body the problem is (line, column, row, byte).
 
 Bodies are capped at INGEST_MAX_BODY_BYTES (10 MB), so the parsers work on the whole body in memory,
-but avoid copying it: JSON and NDJSON go to orjson through memoryview slices, CSV is decoded
-incrementally by a TextIOWrapper over the bytes.
+but avoid copying it: JSON and NDJSON go to orjson (through connectors.jsontext, which keeps
+integers beyond 64 bits exact) in memoryview slices, CSV is decoded incrementally by a
+TextIOWrapper over the bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import IO, Any
 import jmespath
 import jmespath.exceptions
 import jmespath.parser
-import orjson
+
+from connectors import jsontext
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -146,8 +148,8 @@ def sniff_media_type(body: bytes) -> str:
     if line_end == -1 or not _NON_BLANK.search(body, line_end):
         return JSON
     try:
-        orjson.loads(memoryview(body)[first.start() : line_end])
-    except orjson.JSONDecodeError:
+        jsontext.loads(memoryview(body)[first.start() : line_end])
+    except jsontext.JSONDecodeError:
         return JSON
     return NDJSON
 
@@ -298,8 +300,8 @@ def _load_json(body: bytes) -> Any:
     # RFC 8259 lets parsers ignore a byte order mark; Windows tools write one.
     document = memoryview(body)[3:] if body.startswith(_BOM) else body
     try:
-        return orjson.loads(document)
-    except orjson.JSONDecodeError as error:
+        return jsontext.loads(document)
+    except jsontext.JSONDecodeError as error:
         # orjson reports bad UTF-8 at position 0; find the real byte (only on this error path).
         encoding_error = _utf8_error(body)
         if encoding_error is not None:
@@ -354,14 +356,15 @@ def _ndjson_lines(body: bytes) -> Iterator[tuple[int, int, int]]:
 
 def _parse_ndjson(body: bytes, max_records: int | None) -> list[Any]:
     view = memoryview(body)
+    load = jsontext.reader_for(body)
     records: list[Any] = []
     lines = _ndjson_lines(body)
     for number, start, end in lines:
         if len(records) == max_records:
             raise _too_many(max_records + 1 + sum(1 for _ in lines), max_records)
         try:
-            record = orjson.loads(view[start:end])
-        except orjson.JSONDecodeError as error:
+            record = load(view[start:end])
+        except jsontext.JSONDecodeError as error:
             # Earlier lines were valid, so looking at this one line finds the first bad byte.
             encoding_error = _first_invalid_utf8(view[start:end])
             if encoding_error is not None:

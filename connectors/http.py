@@ -29,7 +29,6 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -40,6 +39,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from connectors import jsontext
 from connectors.secrets import MASK
 
 logger = logging.getLogger("connectors.http")
@@ -354,8 +354,8 @@ class Response:
         return text
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises orjson.JSONDecodeError (a ValueError) when it is not."""
-        return orjson.loads(self.body)
+        """The body parsed as JSON; raises jsontext.JSONDecodeError (a ValueError) when it is not."""
+        return jsontext.loads(self.body)
 
     def retry_after_seconds(self, cap: float = 3600.0) -> float | None:
         """`Retry-After` (delta-seconds or an HTTP-date) in seconds, at most `cap`; None if absent."""

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from connectors import auth, http, signing
+from connectors import auth, http, jsontext, signing
 from connectors.secrets import MASK
 from connectors.templating import TemplateError, compile_template, is_template
 
@@ -116,7 +116,7 @@ def render_request(
     )
     raw_body = encoded.encode() if encoded is not None and batched and not templated else None
     if records is None:
-        records = orjson.loads(encoded) if raw_body is None else None
+        records = jsontext.loads(encoded) if raw_body is None else None
     if not (records if raw_body is None else raw_body != b"[]"):
         raise RenderError("there is no record to send")
     # A context copies its record: a batch of 100 pays for 100 of them, which most destinations,
@@ -175,7 +175,7 @@ def _render_same(text: str, contexts: list[dict], what: str) -> str:
 
 def _render_body(connector, records, contexts, headers, batched: bool) -> bytes:
     if not connector.body_template:
-        return orjson.dumps(records if batched else records[0])
+        return jsontext.dumps(records if batched else records[0]).encode()
     try:
         text = compile_template(connector.body_template).render(contexts[0])
     except TemplateError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from rest_framework.renderers import BaseRenderer
 
+from connectors import jsontext
 from connectors.models import Connector
 from connectors.schema import get_path
 
@@ -74,7 +75,7 @@ class MailboxCSVRenderer(BaseRenderer):
         writer = csv.writer(out)
         writer.writerow(columns)
         for _, _, text in data.rows:
-            record = orjson.loads(text)
+            record = jsontext.loads(text)
             writer.writerow([csv_cell(get_path(record, column)) for column in columns])
         return out.getvalue().encode()
 
@@ -86,7 +87,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, dict, list)):
-        return orjson.dumps(value).decode()
+        return jsontext.dumps(value)
     return str(value)
 
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from django.db import connection, models
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from connectors import jsontext
 from connectors.models import Connector
 from osmosproject.metrics import record_run
 
@@ -613,19 +613,15 @@ class DeliveryPayload(models.Model):
 
     @staticmethod
     def encode(records: list) -> str:
-        # What orjson refuses (integers beyond 64 bits, keys that are not strings) json writes,
-        # as the JSONField that held the records did.
-        try:
-            return orjson.dumps(records).decode()
-        except orjson.JSONEncodeError:
-            return json.dumps(records)
+        return jsontext.dumps(records)
 
     @staticmethod
     def decode(body: str) -> list:
-        # What encode() wrote with json may hold NaN or Infinity, which orjson refuses.
+        # Payloads written before jsontext (by json.dumps) may hold NaN or Infinity, which
+        # orjson refuses.
         try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
+            return jsontext.loads(body)
+        except jsontext.JSONDecodeError:
             return json.loads(body)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import orjson
 from django.db import transaction
 
+from connectors import jsontext
 from mailbox.models import append_records
 from osmosproject.metrics import record_delivered
 
@@ -34,7 +34,7 @@ class MailboxOutput(Output):
     delivers_at_once = True
 
     def encode(self, pipeline, records: list[dict]) -> list[str]:
-        return [orjson.dumps(r).decode() for r in records]
+        return [jsontext.dumps(r) for r in records]
 
     def accept(self, pipeline, run, encoded: list[str]) -> None:
         append_records(pipeline.destination, encoded, run.pk)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import orjson
 
-from connectors import http
+from connectors import http, jsontext
 from connectors.kinds import clean_pagination
 from connectors.schema import get_path
 
@@ -272,4 +272,4 @@ class RepeatGuard:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    return value if isinstance(value, str) else jsontext.dumps(value)

@@ -21,12 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-import orjson
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from connectors import auth, http
+from connectors import auth, http, jsontext
 from connectors.formats import BodyError, extract_records, parse_response_records
 from connectors.models import Connector
 from connectors.schema import get_path, infer_schema
@@ -179,8 +178,8 @@ def parse_page(
     if not response.body.strip():
         return [], None
     try:
-        document = orjson.loads(response.body.removeprefix(b"\xef\xbb\xbf"))
-    except orjson.JSONDecodeError as exc:
+        document = jsontext.loads(response.body.removeprefix(b"\xef\xbb\xbf"))
+    except jsontext.JSONDecodeError as exc:
         raise BodyError(
             400, f"The response is not JSON ({exc}); this pagination reads the next page from it"
         ) from None
@@ -419,7 +418,7 @@ class RunReader:
             return None
         if self.connector.cursor_field:
             values.append(get_path(record, self.connector.cursor_field))
-        return hashlib.blake2b(orjson.dumps(values, default=str), digest_size=16).hexdigest()
+        return hashlib.blake2b(jsontext.dumps(values).encode(), digest_size=16).hexdigest()
 
     def commit_cursor(self) -> None:
         """Called once every page is committed: the next run starts from the highest value seen."""
