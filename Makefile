@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test test-postgres lint format bench serve migrate clean
+.PHONY: run test test-postgres lint format bench serve migrate clean screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-postgres: $(VENV)/.dev
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*|pgsql://*) ;; \
 	  *) echo "test-postgres: set DATABASE_URL=postgres://... (and REDIS_URL=redis://...)" >&2; exit 2;; esac
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+## screenshots: the browser tests, writing their pictures into docs/screenshots (a plain
+## test run writes them to a temporary folder, leaving the committed ones alone)
+screenshots: $(VENV)/.dev
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/e2e
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,9 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` points this at docs/screenshots; a plain test run writes its pictures
+# to a temporary folder, so it never rewrites the committed ones.
+SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR", "")
 PASSWORD = "alice-password"
 
 
@@ -63,6 +65,20 @@ def signed_in(page, django_user_model):
     return page
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    folder = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def screenshot(page, screenshots):
+    """Take a picture of the page as `<name>.png`."""
+
+    def take(name: str) -> None:
+        path = screenshots / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        assert path.stat().st_size > 0
+
+    return take

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import screenshot
 from tests.helpers import make_connector, make_pipeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CSV = "order_id,email\n1,ada@example.com\nabc,grace@example.com\n3,alan@example.com\n"
 
 
-def test_it_uploads_a_csv_and_fixes_the_rejected_row(signed_in, tmp_path):
+def test_it_uploads_a_csv_and_fixes_the_rejected_row(signed_in, screenshot, tmp_path):
     page = signed_in
     orders = make_connector(
         "ingest_endpoint",
@@ -39,7 +38,7 @@ def test_it_uploads_a_csv_and_fixes_the_rejected_row(signed_in, tmp_path):
     preview = page.locator("[data-upload-preview-table]")
     preview.wait_for()
     assert "will be rejected" in preview.locator("tbody tr").nth(1).inner_text()
-    screenshot(page, "csv-upload-preview")
+    screenshot("csv-upload-preview")
 
     page.get_by_role("button", name="Upload and process").click()
     page.get_by_role("heading", name="Rejected rows").wait_for()
@@ -47,13 +46,13 @@ def test_it_uploads_a_csv_and_fixes_the_rejected_row(signed_in, tmp_path):
     cell = page.get_by_label("Row 2 order_id", exact=True)
     assert cell.input_value() == "abc"
     cell.fill("2")
-    screenshot(page, "fix-rejected-rows")
+    screenshot("fix-rejected-rows")
     page.get_by_role("button", name="Resend row 2").click()
     page.get_by_text("Resent 1 record(s)").wait_for()
     assert page.locator(".badge.succeeded").count() == 1
-    screenshot(page, "run")
+    screenshot("run")
     page.locator("nav.nav").get_by_role("link", name="Dashboard").click()
-    screenshot(page, "dashboard")
+    screenshot("dashboard")
 
     stored = [json.loads(r.data) for r in outbox.mailbox_records.order_by("seq")]
     assert stored == [

@@ -7,8 +7,6 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import screenshot
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESTINATION_FIELDS = [
@@ -33,17 +31,17 @@ def add_fields(page, fields) -> None:
             page.get_by_label(f"Field {n} required", exact=True).check()
 
 
-def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, httpserver):
+def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, screenshot, httpserver):
     page = signed_in
     httpserver.expect_request(re.compile("/v1/campaigns/.*"), method="POST").respond_with_json(
         {"delivery_id": "abc"}
     )
-    screenshot(page, "dashboard-empty")
+    screenshot("dashboard-empty")
 
     # The source: an ingest endpoint, its schema inferred from a sample record.
     sidebar(page, "Connectors")
     page.get_by_role("link", name="+ New connector").click()
-    screenshot(page, "connector-picker")
+    screenshot("connector-picker")
     page.get_by_role("link", name=re.compile("^Ingest endpoint")).click()
     page.locator("#id_name").fill("Orders")
     page.get_by_text("Infer from a sample").click()
@@ -72,7 +70,7 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     page.get_by_label("Header 1 name", exact=True).fill("Authorization")
     page.get_by_label("Header 1 is secret", exact=True).check()
     page.get_by_label("Header 1 value", exact=True).fill("Bearer 7f3c-secret")
-    screenshot(page, "destination-form")
+    screenshot("destination-form")
     page.get_by_role("button", name="Create HTTP destination").click()
     page.get_by_text("HTTP destination “Customer.io transactional” created.").wait_for()
     assert "7f3c-secret" not in page.content()
@@ -100,7 +98,7 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     request.wait_for()
     assert "/v1/campaigns/1234/actions/5678/send" in request.inner_text()
     assert "Authorization: ********" in request.inner_text()
-    screenshot(page, "pipeline-editor")
+    screenshot("pipeline-editor")
     page.get_by_role("button", name="Save mapping").click()
     page.get_by_text("Mapping saved.").wait_for()
 
@@ -111,10 +109,10 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, http
     )
     page.get_by_role("button", name="Send to the endpoint").click()
     page.get_by_text("1 received, 1 accepted, 0 rejected.").wait_for()
-    screenshot(page, "ingest-endpoint")
+    screenshot("ingest-endpoint")
     sidebar(page, "Deliveries")
     page.locator(".badge.delivered").first.wait_for()
-    screenshot(page, "deliveries")
+    screenshot("deliveries")
 
     ((sent, _),) = httpserver.log
     assert sent.path == "/v1/campaigns/1234/actions/5678/send"

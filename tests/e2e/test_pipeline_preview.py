@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import screenshot
 from tests.helpers import make_connector, make_pipeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_previews_mapped_records_and_errors_as_you_type(signed_in):
+def test_it_previews_mapped_records_and_errors_as_you_type(signed_in, screenshot):
     page = signed_in
     source = make_connector("ingest_endpoint", "Signups", [{"name": "Email"}, {"name": "age"}])
     destination = make_connector(
@@ -31,5 +30,5 @@ def test_it_previews_mapped_records_and_errors_as_you_type(signed_in):
     assert '"email": "ada@example.com"' in output.inner_text()
     errors = page.locator("[data-preview-errors]").inner_text()
     assert "email" in errors and "age" in errors
-    screenshot(page, "pipeline-preview")
+    screenshot("pipeline-preview")
     assert pipeline.mappings.count() == 0
