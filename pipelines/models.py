@@ -583,7 +583,7 @@ class Delivery(models.Model):
 
     def attempt(self) -> str | None:
         """Claim, send, record; the status it ended in, or None when it was not ours to send."""
-        from pipelines.delivery import deliver
+        from pipelines.courier import deliver
 
         return deliver(self.pk)
 

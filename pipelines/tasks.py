@@ -34,7 +34,7 @@ def enqueue_deliveries(delivery_ids: list[int]) -> None:
 
 
 def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
-    from pipelines.delivery import deliver_many
+    from pipelines.courier import deliver_many
 
     try:
         return deliver_many(delivery_ids)

@@ -11,7 +11,7 @@ import threading
 import pytest
 from django.db import connection
 
-from pipelines.delivery import deliver_many
+from pipelines.courier import deliver_many
 from pipelines.models import Delivery, PullLock, RecordError, Run, RunStat
 from tests.helpers import make_connector, make_pipeline
 

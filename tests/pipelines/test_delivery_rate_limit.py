@@ -33,7 +33,7 @@ def test_it_spaces_requests_to_the_rate_limit(db, httpserver):
 
 
 def test_it_waits_for_a_free_slot_then_leaves_it_to_the_sweeper(db, httpserver, monkeypatch):
-    monkeypatch.setattr("pipelines.delivery.LIMIT_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("pipelines.courier.LIMIT_WAIT_SECONDS", 0.3)
     destination = make_destination(httpserver.url_for("/hooks"), max_concurrency=1)
     busy = make_delivery(destination, [{"id": 1}])
     Delivery.objects.filter(pk=busy.pk).update(
