@@ -20,8 +20,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-True} ALLOW_PRIVATE_DESTINATIONS=$${ALLOW_PRIVATE_DESTINATIONS:-True} $(PY) manage.py devserver --port $(PORT)
 
-## test: the whole suite (also what CI runs)
+## test: lint, migrations in step with the models, and the whole suite (also what CI runs)
 test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -q -n 2 --dist loadfile
 

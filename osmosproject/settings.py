@@ -178,11 +178,40 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_NO_READ_ONLY_REQUIRED": True,
 }
 
-# --- Cache (throttling, OAuth2 tokens) --------------------------------------------
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Redis carries django-q2's queue when set (else the ORM broker) and the cache below.
+REDIS_URL = env("REDIS_URL", default="")
+
+# --- Cache (throttle counters) ---------------------------------------------------
+# A connector's rate limit must be one limit, not one per web process: the cache is shared
+# by every process. CACHE_URL when given; else the Redis of the workers; else files beside
+# the SQLite database (one host, like SQLite itself). Tests keep theirs in memory.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "superconnector-cache",
+        }
+    }
+else:
+    _database = DATABASES["default"]
+    _beside = (
+        Path(f"{_database['NAME']}-cache")
+        if _database["ENGINE"] == "osmosproject.sqlite"
+        else BASE_DIR / ".cache"
+    )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(_beside),
+        }
+    }
 
 # --- Background work (django-q2) ---------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": "superconnector",
     # Two cores: two worker processes; deliveries mostly wait on the network.

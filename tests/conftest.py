@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -38,3 +42,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def pytest_sessionfinish(session):
+    # Django drops the SQLite test database; its companions (the write-lock file, the WAL,
+    # the throttle cache of the servers that tests start) would pile up in the project.
+    for leftover in settings.BASE_DIR.glob(f".test-db-{os.getpid()}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
