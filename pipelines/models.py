@@ -214,16 +214,6 @@ class Pipeline(models.Model):
             self, output, output.encode(self, good) if good else None, len(good), bad
         )
 
-    def process(
-        self, records: list[dict], run: Run, indices: list[int] | None = None
-    ) -> ProcessResult:
-        """Map records to the destination, hand the good ones to it, keep the bad ones with the run.
-
-        Every source (ingest, pull, upload, resend) goes through here or through `prepare`,
-        inside the transaction that accepts the records, so a crash loses nothing half-done.
-        """
-        return self.prepare(records, indices).store(run)
-
     def replace_mappings(self, mappings: list[dict]) -> None:
         """Set the whole mapping table at once, as the API and the editor send it."""
         self.mappings.all().delete()

@@ -30,6 +30,7 @@ from connectors.formats import BodyError, extract_records, parse_response_record
 from connectors.models import Connector
 from connectors.schema import get_path, infer_schema
 from connectors.templating import TemplateError, is_template, render_template
+from pipelines.batches import prepare_all, store_all
 from pipelines.models import Pipeline, PullLock, RecordError, Run, SeenKey
 from pipelines.pagination import (
     MaxPagesReached,
@@ -360,13 +361,16 @@ class RunReader:
             else:
                 good.append(clean)
                 indices.append(index)
+        new_keys: list[SeenKey] = []
+        if self.connector.primary_key and good:
+            # Read before the transaction: a source has one run at a time (its PullLock).
+            good, indices, new_keys = self.drop_seen(good, indices)
+        # Mapped and encoded before the transaction too, which then only writes.
+        prepared = prepare_all(self.connector.pk, good, indices, self.pipelines)
         with transaction.atomic():
-            if self.connector.primary_key and good:
-                good, indices = self.drop_seen(good, indices)
+            SeenKey.objects.bulk_create(new_keys, batch_size=500)
             RecordError.objects.bulk_create(bad, batch_size=500)
-            delivered = sum(
-                pipeline.process(good, self.run, indices).delivered for pipeline in self.pipelines
-            )
+            delivered = store_all(self.run, prepared)
             Run.add(
                 {"id": self.run.pk},
                 pages=1,
@@ -389,8 +393,11 @@ class RunReader:
             for record in page.records:
                 self.highest = highest(self.highest, get_path(record, self.connector.cursor_field))
 
-    def drop_seen(self, records: list[dict], indices: list[int]) -> tuple[list[dict], list[int]]:
-        """Leave out records passed on before (this run or an earlier one) and remember the rest."""
+    def drop_seen(
+        self, records: list[dict], indices: list[int]
+    ) -> tuple[list[dict], list[int], list[SeenKey]]:
+        """Leave out records passed on before (this run or an earlier one); the rest, their
+        indices, and the keys to remember when the page commits."""
         keys = [self.seen_key(record) for record in records]
         seen = set(
             SeenKey.objects.filter(
@@ -407,8 +414,7 @@ class RunReader:
                 new.append(SeenKey(connector=self.connector, key_hash=key))
             kept.append(record)
             kept_indices.append(index)
-        SeenKey.objects.bulk_create(new, batch_size=500)
-        return kept, kept_indices
+        return kept, kept_indices, new
 
     def seen_key(self, record: dict) -> str | None:
         """The primary key, and the cursor value when there is one: an updated record is new again."""

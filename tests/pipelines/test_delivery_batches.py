@@ -155,7 +155,7 @@ def test_it_queues_a_task_per_chunk_of_one_destination(
     run = Run.objects.create(source=source, trigger=Run.Trigger.INGEST)
 
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.process([{"id": n} for n in range(250)], run)
+        pipeline.prepare([{"id": n} for n in range(250)]).store(run)
 
     tasks = Task.objects.filter(func="pipelines.tasks.deliver_many").order_by("started")
     assert [len(task.args[0]) for task in tasks] == [100, 100, 50]

@@ -27,7 +27,7 @@ def test_it_sends_seven_records_in_three_requests(
     run = Run.objects.create(source=source, trigger=Run.Trigger.INGEST)
 
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.process([{"id": n} for n in range(1, 8)], run)
+        pipeline.prepare([{"id": n} for n in range(1, 8)]).store(run)
 
     bodies = [json.loads(request.data) for request, _ in httpserver.log]
     assert bodies == [
