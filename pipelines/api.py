@@ -11,6 +11,7 @@ from connectors.models import Connector
 from connectors.serializers import ConnectorSerializer
 from pipelines.models import Delivery, Pipeline, Run
 from pipelines.pulling import SAMPLE_MAX_PAGES, request_sample
+from pipelines.query_params import parse_id
 from pipelines.serializers import (
     DeliverySerializer,
     PipelineSerializer,
@@ -78,8 +79,14 @@ class PipelineViewSet(viewsets.ModelViewSet):
 
 
 def int_param(request, name: str) -> int | None:
+    """An id filter of the query string; absent: None, not an id: 400 naming the parameter."""
     value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() else None
+    if not value:
+        return None
+    parsed = parse_id(value)
+    if parsed is None:
+        raise ValidationError({name: [f"{value!r} is not an id (a whole number)."]})
+    return parsed
 
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):

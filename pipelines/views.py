@@ -36,6 +36,7 @@ from pipelines.forms import (
     parse_sample_records,
 )
 from pipelines.models import Delivery, Pipeline, RecordError, Run, Upload
+from pipelines.query_params import parse_id
 from pipelines.uploads import MAX_UPLOAD_BYTES, preview_rows, start_upload
 
 PAGE_SIZE = 50
@@ -48,8 +49,8 @@ def is_fetch(request) -> bool:
 
 
 def int_param(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    # A filter that is not an id is no filter: pages ignore what a hand-edited URL breaks.
+    return parse_id(request.GET.get(name))
 
 
 # --- Dashboard ----------------------------------------------------------------------------------
@@ -288,7 +289,8 @@ def run_resend(request, pk: int):
     run = get_object_or_404(Run.objects.select_related("source__schema"), pk=pk)
     open_errors = run.record_errors.filter(status=RecordError.Status.OPEN).select_related("run")
     only = request.POST.get("only", "")
-    chosen = list(open_errors.filter(pk=int(only)) if only.isdigit() else open_errors)
+    # "only" names one record; one that is not an id must never widen to all of them.
+    chosen = list(open_errors.filter(pk=parse_id(only)) if only else open_errors)
     if not chosen:
         messages.error(request, "There is no rejected record left to resend.")
         return redirect("ui:run", pk=pk)

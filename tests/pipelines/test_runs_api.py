@@ -36,3 +36,20 @@ def test_it_lists_a_runs_rejected_records_whole(api, orders, post):
 
 def test_an_unknown_run_is_404(api):
     assert api.get("/api/v1/runs/999/").status_code == 404
+
+
+def test_an_id_filter_that_is_no_id_is_a_400_naming_it(api):
+    for path in ("/api/v1/runs/", "/api/v1/deliveries/"):
+        for value in ("abc", "²", "-1", str(2**70)):
+            response = api.get(path, {"pipeline": value})
+            assert response.status_code == 400, (path, value)
+            assert "pipeline" in response.json()
+    assert api.get("/api/v1/deliveries/", {"run": str(2**64)}).status_code == 400
+    assert api.get("/api/v1/runs/", {"source": "7"}).status_code == 200
+
+
+def test_the_pages_ignore_an_id_filter_that_is_no_id(client, alice):
+    client.force_login(alice)
+    for value in ("abc", "²", str(2**70)):
+        assert client.get("/runs/", {"pipeline": value}).status_code == 200
+        assert client.get("/deliveries/", {"pipeline": value}).status_code == 200

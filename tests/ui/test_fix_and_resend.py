@@ -105,3 +105,12 @@ def test_it_resends_a_mapping_rejection_through_that_pipeline_only(staff, orders
     staff.post(f"/runs/{run.pk}/resend/", {"columns": "[]", "all": "1"})
     assert outbox.mailbox_records.count() == 1
     assert strict.mailbox_records.count() == 1
+
+
+def test_a_record_named_by_something_that_is_no_id_resends_nothing(staff, orders, orders_to_outbox):
+    run = ingest(orders, [{"order_id": "x", "email": "a@example.com"}])
+    for only in ("abc", "²", str(2**70)):
+        response = staff.post(f"/runs/{run.pk}/resend/", {"columns": "[]", "only": only})
+        assert response["Location"] == f"/runs/{run.pk}/"
+    assert not Run.objects.filter(trigger=Run.Trigger.RESEND).exists()
+    assert RecordError.objects.get(run=run).status == "open"
