@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection, models, transaction
 from django.db.models import Min
@@ -107,6 +108,78 @@ class ConsumerCursor(models.Model):
         )
         return cls.objects.get(mailbox=mailbox, consumer=consumer).position
 
+    @classmethod
+    def consumers_of(cls, mailbox: Connector) -> list[Consumer]:
+        """Every known consumer of the mailbox with its backlog, by name."""
+        # Cursors before the range: a record committed and acknowledged in between would
+        # otherwise put a position past the `last` we read, and a backlog below zero.
+        cursors = list(cls.objects.filter(mailbox=mailbox).order_by("consumer"))
+        kept = KeptRecords.of(mailbox)
+        return [
+            Consumer(
+                consumer=c.consumer,
+                position=c.position,
+                backlog=kept.waiting_after(c.position),
+                # The row is created on the first read; only a move forward is an acknowledgement.
+                acknowledged_at=c.updated_at if c.position else None,
+            )
+            for c in cursors
+        ]
+
+    @classmethod
+    def forget(cls, mailbox: Connector, consumer: str) -> bool:
+        """Delete one consumer's cursor; False when no such consumer is known.
+
+        Purges wait for every known consumer, so a system that stopped reading for good holds
+        back every record; once forgotten, purges delete what the remaining consumers
+        acknowledged (and nothing at all if it was the last one, as in a mailbox nobody has
+        read). If the system reads again it is a new consumer, starting at the oldest record
+        still kept.
+        """
+        deleted, _ = cls.objects.filter(mailbox=mailbox, consumer=consumer).delete()
+        return deleted > 0
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One system reading a mailbox, as the mailbox page and the management API show it."""
+
+    consumer: str
+    position: int
+    backlog: int
+    # None while the consumer has read but acknowledged nothing.
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeptRecords:
+    """The sequence numbers a mailbox still keeps: every one from `first` to `last`, no gaps.
+
+    No gaps because `append_records` reserves the numbers and writes their records in one
+    transaction (both or neither commit), and a purge deletes only a prefix of them (see
+    `purge_acknowledged_records`). So the records waiting after a position are arithmetic
+    on two index lookups, not a COUNT over a backlog that may be millions of rows. (Records
+    deleted one by one in the admin are the exception: they still count.)
+    """
+
+    first: int  # last + 1 when the mailbox keeps nothing
+    last: int
+
+    @classmethod
+    def of(cls, mailbox: Connector) -> KeptRecords:
+        last = (
+            MailboxSequence.objects.filter(mailbox=mailbox)
+            .values_list("last_seq", flat=True)
+            .first()
+        ) or 0
+        first = MailboxRecord.objects.filter(mailbox=mailbox).aggregate(first=Min("seq"))["first"]
+        return cls(first=last + 1 if first is None else first, last=last)
+
+    def waiting_after(self, position: int) -> int:
+        """Records after `position`; one before the oldest kept record reads from that record
+        (a consumer that came after a purge, or was forgotten and came back)."""
+        return self.last - max(position, self.first - 1)
+
 
 def committed_position(mailbox: Connector, consumer: str = "default") -> int:
     cursor = ConsumerCursor.objects.filter(mailbox=mailbox, consumer=consumer).first()
@@ -115,14 +188,17 @@ def committed_position(mailbox: Connector, consumer: str = "default") -> int:
 
 def backlog(mailbox: Connector, consumer: str = "default") -> int:
     """How many records wait after the consumer's committed cursor (what the UI shows)."""
-    return MailboxRecord.objects.after(mailbox.pk, committed_position(mailbox, consumer)).count()
+    position = committed_position(mailbox, consumer)  # first: see ConsumerCursor.consumers_of
+    return KeptRecords.of(mailbox).waiting_after(position)
 
 
 def purge_acknowledged_records(mailbox: Connector, now=None) -> int:
     """Delete the records every known consumer acknowledged that are older than the retention.
 
     A mailbox nobody has read or acknowledged keeps everything: unacknowledged records are
-    never purged.
+    never purged. Only a prefix of the sequence numbers goes: when clocks of two workers
+    disagree a later record can be older, and it waits for the earlier one to expire, so the
+    kept records stay one unbroken run (`KeptRecords`).
     """
     acknowledged = ConsumerCursor.objects.filter(mailbox=mailbox).aggregate(low=Min("position"))[
         "low"
@@ -130,8 +206,16 @@ def purge_acknowledged_records(mailbox: Connector, now=None) -> int:
     if not acknowledged:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=mailbox.retention_days)
+    # Walks the (mailbox, seq) index from the oldest record and stops at the first one the
+    # retention still keeps: it reads the expired records, which are deleted next anyway.
+    fresh = (
+        MailboxRecord.objects.filter(mailbox=mailbox, seq__lte=acknowledged, created_at__gte=cutoff)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
     expired = MailboxRecord.objects.filter(
-        mailbox=mailbox, seq__lte=acknowledged, created_at__lt=cutoff
+        mailbox=mailbox, seq__lte=acknowledged if fresh is None else fresh - 1
     )
     purged = 0
     while batch := list(expired.order_by("seq").values_list("pk", flat=True)[:PURGE_BATCH]):

@@ -42,6 +42,11 @@ urlpatterns = [
         name="connector_test_read",
     ),
     path(
+        "connectors/<int:pk>/forget-consumer/",
+        connector_pages.connector_forget_consumer,
+        name="connector_forget_consumer",
+    ),
+    path(
         "connectors/<int:pk>/adopt-schema/",
         connectors.connector_adopt_schema,
         name="connector_adopt_schema",

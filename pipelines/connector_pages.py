@@ -1,4 +1,5 @@
-"""A connector's own page and its actions: post a sample record, send a test request, test read.
+"""A connector's own page and its actions: post a sample record, send a test request, test read,
+forget a mailbox consumer.
 
 The page shows what happens to the connector's records (runs, mailbox backlog and latest
 records, deliveries), which lives above `connectors`, so it is rendered from here; the
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from connectors import examples
@@ -18,7 +20,7 @@ from connectors.forms import SampleRecordForm
 from connectors.models import Connector
 from connectors.sample_request import request_send_sample
 from connectors.views import endpoint_url, staff_required, token_key
-from mailbox.models import MailboxRecord, backlog
+from mailbox.models import ConsumerCursor, MailboxRecord, backlog
 from pipelines.ingest import accept_batch
 from pipelines.models import Delivery, Run
 from pipelines.pulling import request_sample
@@ -60,6 +62,7 @@ def detail_context(request, connector: Connector, **extra) -> dict:
         context["curl_poll"] = examples.curl_poll(url, shown_token)
         context["curl_ack"] = examples.curl_ack(url, shown_token)
         context["backlog"] = backlog(connector)
+        context["consumers"] = ConsumerCursor.consumers_of(connector)
         context["latest"] = [
             {"seq": r.seq, "created_at": r.created_at, "data": examples.pretty(json.loads(r.data))}
             for r in MailboxRecord.objects.filter(mailbox=connector).order_by("-seq")[:10]
@@ -107,3 +110,18 @@ def connector_test_read(request, pk: int):
         result["schema_json"] = json.dumps({"fields": result["schema"]})
         result["records_json"] = examples.pretty(result.get("records", [])[:5])
     return connector_detail(request, pk, read_result=result)
+
+
+@staff_required
+@require_POST
+def connector_forget_consumer(request, pk: int):
+    """Forget a mailbox consumer that will never read again, so purges stop waiting for it."""
+    mailbox = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.MAILBOX)
+    # The name travels in the form, not the URL: a consumer may be named "." or "..", which
+    # browsers would resolve away in a path.
+    consumer = request.POST.get("consumer", "")
+    if ConsumerCursor.forget(mailbox, consumer):
+        messages.success(request, f"Consumer “{consumer}” forgotten: purges no longer wait for it.")
+    else:
+        messages.error(request, f"No consumer “{consumer}” reads this mailbox.")
+    return redirect("ui:connector", pk=pk)
