@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from croniter import croniter
 
 from connectors.templating import TemplateError, compile_template
+from connectors.throttling import is_valid_rate
 
 PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
@@ -52,7 +53,7 @@ class IngestEndpointKind(ConnectorKind):
 
     def clean(self, connector, field_names: set[str]) -> dict[str, str]:
         errors = {}
-        if connector.throttle_rate and not _valid_rate(connector.throttle_rate):
+        if connector.throttle_rate and not is_valid_rate(connector.throttle_rate):
             errors["throttle_rate"] = (
                 "Use a number of requests per second, minute, hour or day, e.g. 600/min."
             )
@@ -258,11 +259,6 @@ def clean_schedule(value: dict | None) -> dict:
 
 def fill_placeholders(text: str, filler: str = "x") -> str:
     return PLACEHOLDER.sub(filler, text)
-
-
-def _valid_rate(rate: str) -> bool:
-    num, _, period = rate.partition("/")
-    return num.isdigit() and int(num) > 0 and period[:1] in ("s", "m", "h", "d")
 
 
 REGISTRY: dict[str, ConnectorKind] = {

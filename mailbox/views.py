@@ -14,11 +14,11 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.models import Connector
+from connectors.throttling import MailboxRateThrottle
 from mailbox.cursors import InvalidCursor, decode_cursor, encode_cursor
 from mailbox.models import ConsumerCursor, MailboxRecord
 from mailbox.polling import wait_for_records
@@ -29,15 +29,6 @@ MAX_LIMIT = 1000
 MAX_WAIT_SECONDS = 30
 DEFAULT_CONSUMER = "default"
 CONSUMER_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
-
-
-class MailboxRateThrottle(SimpleRateThrottle):
-    """A rate per mailbox, so one busy poller cannot starve the others."""
-
-    scope = "mailbox"
-
-    def get_cache_key(self, request, view):
-        return f"throttle_{self.scope}_{request.auth.pk}"
 
 
 class BadParameter(exceptions.APIException):

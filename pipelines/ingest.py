@@ -14,31 +14,17 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
+from connectors.throttling import IngestRateThrottle
 from pipelines.batches import check_records, keep_rejected, prepare_all, store_all
 from pipelines.models import IdempotencyKey, Run
 
 # The response lists this many errors; all of them are kept with the run.
 MAX_ERRORS_IN_RESPONSE = 100
-
-
-class ConnectorRateThrottle(SimpleRateThrottle):
-    """A rate per connector, so one noisy sender cannot starve the others."""
-
-    scope = "ingest"
-
-    def __init__(self, connector: Connector):
-        self.connector = connector
-        self.rate = connector.throttle_rate or self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-
-    def get_cache_key(self, request, view):
-        return f"throttle_{self.scope}_{self.connector.pk}"
 
 
 IngestResponse = inline_serializer(
@@ -93,7 +79,7 @@ class IngestView(APIView):
             return Response(
                 {"detail": "This endpoint is disabled."}, status=status.HTTP_403_FORBIDDEN
             )
-        throttle = ConnectorRateThrottle(connector)
+        throttle = IngestRateThrottle()
         if not throttle.allow_request(request, self):
             self.throttled(request, throttle.wait())
         try:

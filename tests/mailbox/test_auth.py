@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.throttling import SimpleRateThrottle
 
 from tests.helpers import make_connector
 from tests.mailbox.conftest import put
@@ -73,10 +72,9 @@ def test_only_get_reads_and_only_post_acknowledges(outbox, client):
 
 
 @pytest.fixture
-def two_per_minute(monkeypatch):
-    # DRF reads its rates once, at import: set them on the throttle class for this test.
-    rates = {**SimpleRateThrottle.THROTTLE_RATES, "mailbox": "2/min"}
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+def two_per_minute(settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "mailbox": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
 def test_it_throttles_per_mailbox_with_retry_after(outbox, poll, two_per_minute):

@@ -1,0 +1,66 @@
+"""A request rate per connector (ingest endpoint, mailbox), one limit for every web process.
+
+GCRA, the "generic cell rate algorithm": the shared cache holds one timestamp per connector,
+the time its next request is due, where DRF's SimpleRateThrottle keeps a list of every
+request in the period (at the default 6000/min, thousands of timestamps read and written
+on each request). A burst of up to N requests passes at once, then one every period / N,
+which is what "N per period" means to a sender; Retry-After says exactly when.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "600/min" -> (600, 60): requests and seconds ("s", "m", "h", "d" and any longer word)."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIODS[period[:1]]
+
+
+def is_valid_rate(rate: str) -> bool:
+    count, _, period = rate.partition("/")
+    return count.isascii() and count.isdigit() and int(count) > 0 and period[:1] in PERIODS
+
+
+class ConnectorRateThrottle(BaseThrottle):
+    """The rate of `request.auth`, the connector whose token matched: its own, or the scope's."""
+
+    scope: str = ""  # the DEFAULT_THROTTLE_RATES entry for connectors without their own rate
+    retry_after: float | None = None
+
+    def allow_request(self, request, view) -> bool:
+        connector = request.auth
+        rate = connector.throttle_rate or api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        count, period = parse_rate(rate)
+        interval = period / count
+        # How far ahead of now the next due time may run: N - 1 intervals make a burst of N.
+        slack = period - interval
+        key = f"throttle:{self.scope}:{connector.pk}"
+        now = time.time()
+        due = max(cache.get(key, now), now)
+        if due - now > slack:
+            self.retry_after = due - now - slack
+            return False
+        # Two processes may read the same due time and both pass: the limit is exact to
+        # within the requests that arrive in the same instant, as DRF's own throttles are.
+        cache.set(key, due + interval, timeout=math.ceil(period) + 1)
+        return True
+
+    def wait(self) -> float | None:
+        return self.retry_after
+
+
+class IngestRateThrottle(ConnectorRateThrottle):
+    scope = "ingest"
+
+
+class MailboxRateThrottle(ConnectorRateThrottle):
+    scope = "mailbox"
