@@ -37,6 +37,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     value = orjson.loads(data)
     if not _may_hold_long_integer(data):
         return value
+    del value  # a 10 MB body must not be held parsed twice at once
     text = data if isinstance(data, str) else str(data, "utf-8")
     try:
         return json.loads(text)
