@@ -160,34 +160,38 @@ def accept_batch(
         return Response({"run": None, **summary}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     # Mapping and encoding happen before the transaction: it only writes, so the database's
     # write lock (all of SQLite, the mailbox's sequence row in PostgreSQL) is held briefly.
-    prepared = prepare_all(connector.pk, accepted, accepted_indices)
-    try:
-        with transaction.atomic():
-            if key:
-                # Inserted first: a concurrent repeat of this key waits here, then fails on the
-                # unique constraint and replays this response instead of storing a second run.
-                idem = IdempotencyKey.objects.create(
-                    connector=connector, key=key, body_hash=body_hash
+    # A pipeline deleted meanwhile fails the commit on its foreign keys: prepare once more
+    # without it rather than answer 500 for what the sender did right.
+    for last_try in (False, True):
+        prepared = prepare_all(connector.pk, accepted, accepted_indices)
+        try:
+            with transaction.atomic():
+                if key:
+                    # Inserted first: a concurrent repeat of this key waits here, then fails on
+                    # the unique constraint and replays this response instead of storing a
+                    # second run.
+                    idem = IdempotencyKey.objects.create(
+                        connector=connector, key=key, body_hash=body_hash
+                    )
+                run = Run.create_finished(
+                    source=connector,
+                    trigger=Run.Trigger.INGEST,
+                    received=len(records),
+                    accepted=len(accepted),
+                    rejected=len(rejected),
+                    delivered=sum(batch.delivered for batch in prepared),
+                    idempotency_key=key,
                 )
-            run = Run.create_finished(
-                source=connector,
-                trigger=Run.Trigger.INGEST,
-                received=len(records),
-                accepted=len(accepted),
-                rejected=len(rejected),
-                delivered=sum(batch.delivered for batch in prepared),
-                idempotency_key=key,
-            )
-            keep_rejected(run, rejected)
-            store_all(run, prepared, new_run=True)
-            body = {"run": run.pk, **summary}
-            if key:
-                idem.response = body
-                idem.save(update_fields=["response"])
-    except IntegrityError:
-        if key:
-            replay = replay_idempotent(connector, key, body_hash)
-            if replay is not None:
+                keep_rejected(run, rejected)
+                store_all(run, prepared, new_run=True)
+                body = {"run": run.pk, **summary}
+                if key:
+                    idem.response = body
+                    idem.save(update_fields=["response"])
+        except IntegrityError:
+            if key and (replay := replay_idempotent(connector, key, body_hash)) is not None:
                 return replay
-        raise
-    return Response(body, status=status.HTTP_202_ACCEPTED)
+            if last_try:
+                raise
+            continue
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from mailbox.models import MailboxRecord
+from pipelines import ingest
 from pipelines.batches import prepare_all, store_all
-from pipelines.models import RecordError, Run, RunStat
+from pipelines.models import Pipeline, RecordError, Run, RunStat
 from tests.helpers import make_connector, make_pipeline
 
 
@@ -44,3 +46,30 @@ def test_a_prepared_batch_stores_its_records_errors_and_counts_into_the_run(orde
     # Batches of the destination's size, their payloads encoded before the transaction.
     deliveries = Run.objects.get(pk=run.pk).deliveries.order_by("id")
     assert [d.records for d in deliveries] == [[{"n": 1}, {}], [{"n": 3}]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_deleted_while_its_batch_was_prepared_is_left_out(orders, post, monkeypatch):
+    kept = make_connector("mailbox", "Kept", [{"name": "order_id", "type": "integer"}])
+    gone = make_connector("mailbox", "Gone", [{"name": "order_id", "type": "integer"}])
+    make_pipeline(orders, kept)
+    doomed = make_pipeline(orders, gone)
+    real_prepare_all = ingest.prepare_all
+    deleted = []
+
+    def prepare_then_delete(*args, **kwargs):
+        # Someone deletes a pipeline in the UI between the preparing and the storing.
+        prepared = real_prepare_all(*args, **kwargs)
+        if not deleted:
+            deleted.append(Pipeline.objects.filter(pk=doomed.pk).delete())
+        return prepared
+
+    monkeypatch.setattr(ingest, "prepare_all", prepare_then_delete)
+    response = post(orders, [{"order_id": 7, "email": "a@example.com"}])
+
+    assert response.status_code == 202, response.content
+    assert [orjson.loads(r.data) for r in MailboxRecord.objects.filter(mailbox=kept)] == [
+        {"order_id": 7}
+    ]
+    assert not MailboxRecord.objects.filter(mailbox=gone).exists()
+    assert RunStat.objects.filter(run_id=response.json()["run"]).count() == 1
