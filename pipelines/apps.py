@@ -7,10 +7,14 @@ class PipelinesConfig(AppConfig):
     verbose_name = "Pipelines"
 
     def ready(self):
+        from django_q.signals import post_spawn
+
         import pipelines.pull_schedules  # noqa: F401  (connects the Connector signals)
         from pipelines.schedules import ensure_schedules_after_migrate
+        from pipelines.tasks import sweep_when_a_worker_starts
 
         # After every migrate (django_q's tables exist by then): the sweeper and the purges.
         post_migrate.connect(
             ensure_schedules_after_migrate, sender=self, dispatch_uid="pipelines.schedules"
         )
+        post_spawn.connect(sweep_when_a_worker_starts, dispatch_uid="pipelines.sweep_on_start")

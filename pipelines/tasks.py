@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from connectors.models import Connector
@@ -47,6 +48,18 @@ def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
 def deliver(delivery_id: int) -> str | None:
     """One delivery (replays, tests, tasks queued before deliveries went in batches)."""
     return deliver_many([delivery_id]).get(delivery_id)
+
+
+def sweep_when_a_worker_starts(sender, proc_name: str, **kwargs) -> None:
+    """A worker process started (django-q2's post_spawn): sweep now, not at the next minute.
+
+    Deliveries that came due while the workers were down go out at once, and /healthz sees
+    a live worker seconds after a start. A sweep with nothing due is one query.
+    """
+    # In sync mode (tests) every task runs through django-q2's worker function inline, which
+    # sends post_spawn as well: a sweep there would start another, without end.
+    if not Conf.SYNC:
+        async_task("pipelines.tasks.sweep_deliveries")
 
 
 def sweep_deliveries() -> int:

@@ -38,8 +38,8 @@ def test_it_serves_with_live_workers_within_seconds_and_stops_both_on_ctrl_c(tmp
     )
     try:
         health = None
-        # Seconds, not the minute the first scheduled sweep can take: devserver queues one at
-        # once (about 3 s here, 40 s without it).
+        # Seconds, not the minute the first scheduled sweep can take: each worker that starts
+        # queues a sweep (about 3 s here, 40 s without it).
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

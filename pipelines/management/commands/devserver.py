@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django_q.tasks import async_task
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".admin-password"
 
@@ -64,9 +63,6 @@ class Command(BaseCommand):
             subprocess.Popen([python, manage, "runserver", f"{host}:{port}", "--noreload"]),
             subprocess.Popen([python, manage, "qcluster"]),
         ]
-        # Deliveries that came due while the server was stopped go out now, not at the next
-        # minute's sweep; and /healthz sees a live worker within seconds of the start.
-        async_task("pipelines.tasks.sweep_deliveries")
         stopping = False
 
         def stop(*_):
