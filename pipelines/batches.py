@@ -89,7 +89,9 @@ def prepare_all(
 
 def store_all(run: Run, prepared: list[PreparedBatch], *, new_run: bool = False) -> int:
     """Write prepared batches into the run (inside its transaction); how many were delivered."""
-    return sum(batch.store(run, new_run=new_run).delivered for batch in prepared)
+    for batch in prepared:
+        batch.store(run, new_run=new_run)
+    return sum(batch.delivered for batch in prepared)
 
 
 def finish_run(run_id: int, error: str = "") -> Run:

@@ -39,13 +39,6 @@ class Counters:
 
 
 @dataclass
-class ProcessResult:
-    accepted: int = 0
-    rejected: int = 0
-    delivered: int = 0
-
-
-@dataclass
 class PreparedBatch:
     """One pipeline's share of a batch, mapped and encoded, waiting for its run's transaction."""
 
@@ -60,7 +53,7 @@ class PreparedBatch:
         """Records delivered by storing them (a mailbox); HTTP deliveries count later."""
         return self.accepted if self.output.delivers_at_once else 0
 
-    def store(self, run: Run, *, new_run: bool = False) -> ProcessResult:
+    def store(self, run: Run, *, new_run: bool = False) -> None:
         """Write the batch into `run`; inside the accepting transaction.
 
         `new_run`: the run was created in this transaction, so it has no stat to add to yet.
@@ -75,14 +68,14 @@ class PreparedBatch:
         )
         if self.encoded is not None:
             self.output.accept(pipeline, run, self.encoded)
-        result = ProcessResult(self.accepted, len(self.rejected), self.delivered)
-        counts = {"accepted": result.accepted, "rejected": result.rejected}
+        counts = {
+            "accepted": self.accepted,
+            "rejected": len(self.rejected),
+            "delivered": self.delivered,
+        }
         # Pulls store once per page: add to the run's stat, creating it on the first page.
-        if new_run or not RunStat.add(
-            {"run": run.pk, "pipeline": pipeline.pk}, **counts, delivered=result.delivered
-        ):
-            RunStat.objects.create(run=run, pipeline=pipeline, **counts, delivered=result.delivered)
-        return result
+        if new_run or not RunStat.add({"run": run.pk, "pipeline": pipeline.pk}, **counts):
+            RunStat.objects.create(run=run, pipeline=pipeline, **counts)
 
 
 class PipelineQuerySet(models.QuerySet):

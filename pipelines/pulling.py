@@ -30,8 +30,8 @@ from connectors.formats import BodyError, extract_records, parse_response_record
 from connectors.models import Connector
 from connectors.schema import get_path, infer_schema
 from connectors.templating import TemplateError, is_template, render_template
-from pipelines.batches import prepare_all, store_all
-from pipelines.models import Pipeline, PullLock, RecordError, Run, SeenKey
+from pipelines.batches import check_records, keep_rejected, prepare_all, store_all
+from pipelines.models import Pipeline, PullLock, Run, SeenKey
 from pipelines.pagination import (
     MaxPagesReached,
     Page,
@@ -353,14 +353,7 @@ class RunReader:
                 self.store(page)
 
     def store(self, page: Page) -> None:
-        good, indices, bad = [], [], []
-        for index, record in enumerate(page.records, start=self.received):
-            clean, errors = self.validator.validate(record)
-            if errors:
-                bad.append(RecordError(run=self.run, index=index, record=record, errors=errors))
-            else:
-                good.append(clean)
-                indices.append(index)
+        good, indices, bad = check_records(self.validator, page.records, self.received)
         new_keys: list[SeenKey] = []
         if self.connector.primary_key and good:
             # Read before the transaction: a source has one run at a time (its PullLock).
@@ -369,7 +362,7 @@ class RunReader:
         prepared = prepare_all(self.connector.pk, good, indices, self.pipelines)
         with transaction.atomic():
             SeenKey.objects.bulk_create(new_keys, batch_size=500)
-            RecordError.objects.bulk_create(bad, batch_size=500)
+            keep_rejected(self.run, bad)
             delivered = store_all(self.run, prepared)
             Run.add(
                 {"id": self.run.pk},
