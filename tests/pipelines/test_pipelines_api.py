@@ -14,6 +14,20 @@ CONTRACT_MAPPINGS = [
 ]
 
 
+def create_pipeline(api, source, destination) -> dict:
+    """A pipeline with the contract's mappings, created through the API as a client would."""
+    return api.post(
+        "/api/v1/pipelines/",
+        {
+            "name": "P",
+            "source": source.pk,
+            "destination": destination.pk,
+            "mappings": CONTRACT_MAPPINGS,
+        },
+        format="json",
+    ).json()
+
+
 @pytest.fixture
 def ends(db, settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = True
@@ -105,16 +119,7 @@ def test_it_refuses_a_target_mapped_twice(api, ends):
 
 def test_it_replaces_mappings_on_update(api, ends):
     source, destination = ends
-    created = api.post(
-        "/api/v1/pipelines/",
-        {
-            "name": "P",
-            "source": source.pk,
-            "destination": destination.pk,
-            "mappings": CONTRACT_MAPPINGS,
-        },
-        format="json",
-    ).json()
+    created = create_pipeline(api, source, destination)
     response = api.patch(
         f"/api/v1/pipelines/{created['id']}/",
         {"mappings": [{"target": "id", "value": "7"}], "enabled": False},
@@ -141,16 +146,7 @@ def test_preview_maps_reports_and_changes_nothing(api, ends):
     from pipelines.models import Delivery, Run
 
     source, destination = ends
-    created = api.post(
-        "/api/v1/pipelines/",
-        {
-            "name": "P",
-            "source": source.pk,
-            "destination": destination.pk,
-            "mappings": CONTRACT_MAPPINGS,
-        },
-        format="json",
-    ).json()
+    created = create_pipeline(api, source, destination)
     records = [
         {"order_id": 1, "Email": " Ada@Example.com ", "first_name": "Ada", "last_name": "L"},
         {"order_id": 2, "Email": "not-an-email"},
@@ -197,16 +193,7 @@ def test_it_is_staff_only(anonymous, bob, ends):
 
 def test_preview_shows_a_request_that_cannot_be_rendered(api, ends):
     source, destination = ends
-    created = api.post(
-        "/api/v1/pipelines/",
-        {
-            "name": "P",
-            "source": source.pk,
-            "destination": destination.pk,
-            "mappings": CONTRACT_MAPPINGS,
-        },
-        format="json",
-    ).json()
+    created = create_pipeline(api, source, destination)
     destination.url = "https://api.example.com/v1/{{ first_name }}/send"
     destination.save()
     records = [{"order_id": 1, "Email": "a@example.com"}]
@@ -222,16 +209,7 @@ def test_preview_shows_the_exact_request_with_secrets_masked(api, ends):
     destination.replace_headers(
         [{"name": "Authorization", "value": "Bearer preview-needle", "secret": True}]
     )
-    created = api.post(
-        "/api/v1/pipelines/",
-        {
-            "name": "P",
-            "source": source.pk,
-            "destination": destination.pk,
-            "mappings": CONTRACT_MAPPINGS,
-        },
-        format="json",
-    ).json()
+    created = create_pipeline(api, source, destination)
     records = [{"order_id": 1, "Email": "a@example.com"}]
     response = api.post(
         f"/api/v1/pipelines/{created['id']}/preview/", {"records": records}, format="json"
