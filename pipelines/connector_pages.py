@@ -21,6 +21,7 @@ from connectors.models import Connector
 from connectors.sample_request import request_send_sample
 from connectors.views import endpoint_url, staff_required, token_key
 from mailbox.models import ConsumerCursor, MailboxRecord, backlog
+from mailbox.views import DEFAULT_CONSUMER
 from pipelines.ingest import accept_batch
 from pipelines.models import Delivery, Run
 from pipelines.pulling import request_sample
@@ -61,8 +62,12 @@ def detail_context(request, connector: Connector, **extra) -> dict:
     if connector.kind == Connector.Kind.MAILBOX:
         context["curl_poll"] = examples.curl_poll(url, shown_token)
         context["curl_ack"] = examples.curl_ack(url, shown_token)
-        context["backlog"] = backlog(connector)
-        context["consumers"] = ConsumerCursor.consumers_of(connector)
+        consumers = ConsumerCursor.consumers_of(connector)
+        context["consumers"] = consumers
+        # The default consumer's backlog is in the list once it has read; counted apart only
+        # before that.
+        default = next((c for c in consumers if c.consumer == DEFAULT_CONSUMER), None)
+        context["backlog"] = default.backlog if default else backlog(connector)
         context["latest"] = [
             {"seq": r.seq, "created_at": r.created_at, "data": examples.pretty(json.loads(r.data))}
             for r in MailboxRecord.objects.filter(mailbox=connector).order_by("-seq")[:10]
