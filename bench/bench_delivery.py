@@ -5,7 +5,7 @@
 In one run: a temporary SQLite database (migrated here, DEBUG off), a receiver on 127.0.0.1 in
 its own process (http.server's ThreadingHTTPServer, HTTP/1.1 keep-alive, answering 200 to
 everything), and pending deliveries of batch_size 1 and 100. One worker's task function,
-`pipelines.tasks.deliver_many(ids)`, is called for each task's chunk of ids in turn, as the
+`pipelines.delivery.tasks.deliver_many(ids)`, is called for each task's chunk of ids in turn, as the
 queue hands them out: it claims the deliveries (guarded update, lease, attempt counted), renders
 and sends each request through `connectors.http`, records the attempts and the run's counts. The baseline sends the very same
 requests (URL, headers, body) with a bare `requests.Session` and does nothing else. Both run
@@ -81,7 +81,7 @@ def setup_django(db_path: str) -> None:
 
 
 def make_deliveries(destination, pipeline, run, batch_size: int, count: int) -> list[int]:
-    from pipelines.models import Delivery
+    from pipelines.delivery.models import Delivery
 
     rows = Delivery.create_all(
         [
@@ -98,8 +98,11 @@ def measure(url: str, batch_size: int, rounds: int = ROUNDS) -> dict:
     import requests
 
     from connectors.outbound import render_request
-    from pipelines.models import Delivery, Pipeline, Run
-    from pipelines.tasks import DELIVERIES_PER_TASK, deliver_many
+    from pipelines.delivery.models import Delivery
+    from pipelines.delivery.queue import DELIVERIES_PER_TASK
+    from pipelines.delivery.tasks import deliver_many
+    from pipelines.mapping.models import Pipeline
+    from pipelines.runs.models import Run
     from tests.helpers import make_connector
 
     destination = make_connector(
@@ -161,7 +164,7 @@ def run() -> str:
     lines = [
         "## HTTP destination delivery",
         "",
-        "One worker (`pipelines.tasks.deliver_many` called for each task's chunk of ids: claim, "
+        "One worker (`pipelines.delivery.tasks.deliver_many` called for each task's chunk of ids: claim, "
         "lease, attempt counted, render, send, attempts and run counts recorded in SQLite) against a bare `requests.Session` loop "
         "sending the same requests to the same local receiver (ThreadingHTTPServer on 127.0.0.1, "
         f"another process). Best of {ROUNDS} alternating rounds. Target: at least "

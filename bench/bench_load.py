@@ -311,7 +311,8 @@ def run_load(
 COUNTS = """
 import json
 from django.db.models import Count, F, Sum
-from pipelines.models import Delivery, DeliveryAttempt, RecordError, Run
+from pipelines.delivery.models import Delivery, DeliveryAttempt
+from pipelines.runs.models import RecordError, Run
 from mailbox.models import MailboxRecord
 runs = Run.objects.aggregate(received=Sum("received"), accepted=Sum("accepted"), rejected=Sum("rejected"))
 statuses = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.schema import FieldSpec
-from pipelines.mapping import MappingSpec, compile_mapping
+from pipelines.mapping.compile import MappingSpec, compile_mapping
 
 RECORDS = 100_000
 

@@ -8,9 +8,9 @@ second child, with Django set up on a temporary SQLite database (migrated there)
 in alternating rounds:
 
 - the baseline: a plain ``requests.Session`` loop that GETs each page and ``.json()``s it;
-- fetch + parse: ``pipelines.pulling.read_pages`` over the same pages (templates, the
+- fetch + parse: ``pipelines.pull.reading.read_pages`` over the same pages (templates, the
   outbound chokepoint with its SSRF-pinned connections, records_path, pagination, repeat guard);
-- end to end: ``pipelines.pulling.pull`` into a mailbox: each page validated against the
+- end to end: ``pipelines.pull.runs.pull`` into a mailbox: each page validated against the
   source schema, mapped by a pipeline, stored, one transaction per page.
 
 The best round of each counts (the least disturbed by whatever else the machine does).
@@ -121,7 +121,8 @@ def measure(port: int) -> dict:
     call_command("migrate", verbosity=0)
 
     from mailbox.models import MailboxRecord
-    from pipelines.pulling import pull, read_pages
+    from pipelines.pull.reading import read_pages
+    from pipelines.pull.runs import pull
     from tests.helpers import make_connector, make_pipeline
 
     url = f"http://127.0.0.1:{port}/items"

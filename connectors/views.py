@@ -34,6 +34,11 @@ PICKER = [
 INFER_MAX_BYTES = 1_000_000
 
 
+def is_fetch(request) -> bool:
+    """A page's own script asking for a fragment or JSON (not a person loading the page)."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
 def staff_required(view):
     """Anonymous people go to the login page; signed-in people without staff rights get a 403."""
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from osmosproject.metrics import exposition
+from pipelines.delivery.models import Delivery
 
 
 def check_database() -> dict:
@@ -98,7 +99,7 @@ def metrics(request):
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             return HttpResponse("Send Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
-    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(exposition(Delivery.objects.waiting), content_type=CONTENT_TYPE_LATEST)
 
 
 urlpatterns = [

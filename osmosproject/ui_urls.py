@@ -4,13 +4,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from connectors import views as connectors
-from pipelines import connector_pages
-from pipelines import views as pipelines
+from pipelines import connector_pages, dashboard
+from pipelines.delivery import views as deliveries
+from pipelines.mapping import views as pipelines
+from pipelines.pull import views as pulls
+from pipelines.runs import views as runs
+from pipelines.uploads import views as uploads
 
 app_name = "ui"
 
 urlpatterns = [
-    path("", pipelines.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Connectors
@@ -52,29 +56,29 @@ urlpatterns = [
         name="connector_adopt_schema",
     ),
     # CSV uploads to an ingest endpoint
-    path("connectors/<int:pk>/upload/", pipelines.upload_new, name="upload_new"),
-    path("connectors/<int:pk>/upload/preview/", pipelines.upload_preview, name="upload_preview"),
-    path("connectors/<int:pk>/upload/start/", pipelines.upload_create, name="upload_create"),
-    path("uploads/<int:pk>/", pipelines.upload_detail, name="upload"),
-    path("uploads/<int:pk>/progress/", pipelines.upload_progress, name="upload_progress"),
+    path("connectors/<int:pk>/upload/", uploads.upload_new, name="upload_new"),
+    path("connectors/<int:pk>/upload/preview/", uploads.upload_preview, name="upload_preview"),
+    path("connectors/<int:pk>/upload/start/", uploads.upload_create, name="upload_create"),
+    path("uploads/<int:pk>/", uploads.upload_detail, name="upload"),
+    path("uploads/<int:pk>/progress/", uploads.upload_progress, name="upload_progress"),
     # Pipelines
-    path("pipelines/", pipelines.pipeline_list, name="pipelines"),
+    path("pipelines/", dashboard.pipeline_list, name="pipelines"),
     path("pipelines/new/", pipelines.pipeline_new, name="pipeline_new"),
     path("pipelines/<int:pk>/", pipelines.pipeline_edit, name="pipeline"),
     path("pipelines/<int:pk>/delete/", pipelines.pipeline_delete, name="pipeline_delete"),
-    path("pipelines/<int:pk>/run/", pipelines.pipeline_run, name="pipeline_run"),
+    path("pipelines/<int:pk>/run/", pulls.pipeline_run, name="pipeline_run"),
     # Runs and deliveries
-    path("runs/", pipelines.run_list, name="runs"),
-    path("runs/<int:pk>/", pipelines.run_detail, name="run"),
-    path("runs/<int:pk>/resend/", pipelines.run_resend, name="run_resend"),
-    path("deliveries/", pipelines.delivery_list, name="deliveries"),
-    path("deliveries/replay-dead/", pipelines.delivery_replay_dead, name="deliveries_replay_dead"),
-    path("deliveries/<int:pk>/", pipelines.delivery_detail, name="delivery"),
-    path("deliveries/<int:pk>/replay/", pipelines.delivery_replay, name="delivery_replay"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/<int:pk>/", runs.run_detail, name="run"),
+    path("runs/<int:pk>/resend/", runs.run_resend, name="run_resend"),
+    path("deliveries/", deliveries.delivery_list, name="deliveries"),
+    path("deliveries/replay-dead/", deliveries.delivery_replay_dead, name="deliveries_replay_dead"),
+    path("deliveries/<int:pk>/", deliveries.delivery_detail, name="delivery"),
+    path("deliveries/<int:pk>/replay/", deliveries.delivery_replay, name="delivery_replay"),
     # The demo workspace, and the echo receiver its HTTP destination calls (DEBUG only)
-    path("demo/create/", pipelines.demo_create, name="demo_create"),
-    path("demo/send/", pipelines.demo_send, name="demo_send"),
-    path("demo/remove/", pipelines.demo_remove, name="demo_remove"),
-    path("demo/echo/", pipelines.demo_echo, name="demo_echo"),
-    path("demo/echo/<path:rest>", pipelines.demo_echo, name="demo_echo_path"),
+    path("demo/create/", dashboard.demo_create, name="demo_create"),
+    path("demo/send/", dashboard.demo_send, name="demo_send"),
+    path("demo/remove/", dashboard.demo_remove, name="demo_remove"),
+    path("demo/echo/", dashboard.demo_echo, name="demo_echo"),
+    path("demo/echo/<path:rest>", dashboard.demo_echo, name="demo_echo_path"),
 ]

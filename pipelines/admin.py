@@ -4,7 +4,10 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from connectors.examples import pretty
-from pipelines.models import Delivery, DeliveryAttempt, Mapping, Pipeline, RecordError, Run, RunStat
+from pipelines.delivery.models import Delivery, DeliveryAttempt
+from pipelines.delivery.replay import replay_all
+from pipelines.mapping.models import Mapping, Pipeline
+from pipelines.runs.models import RecordError, Run, RunStat
 
 
 class MappingInline(admin.TabularInline):
@@ -93,10 +96,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Replay the selected deliveries (same idempotency key)")
     def replay(self, request, queryset):
-        replayed = queryset.replay_all()
+        replayed = replay_all(queryset)
         self.message_user(request, f"{replayed} of {queryset.count()} deliveries sent again.")
 
     @admin.action(description="Replay the dead ones among the selected deliveries")
     def replay_dead(self, request, queryset):
-        replayed = queryset.filter(status=Delivery.Status.DEAD).replay_all()
+        replayed = replay_all(queryset.filter(status=Delivery.Status.DEAD))
         self.message_user(request, f"{replayed} dead deliveries sent again.")

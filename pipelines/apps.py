@@ -9,9 +9,10 @@ class PipelinesConfig(AppConfig):
     def ready(self):
         from django_q.signals import post_spawn
 
-        import pipelines.pull_schedules  # noqa: F401  (connects the Connector signals)
+        import pipelines.delivery.outputs
+        import pipelines.pull.schedules  # noqa: F401  (connects the Connector signals)
+        from pipelines.delivery.tasks import sweep_when_a_worker_starts
         from pipelines.schedules import ensure_schedules_after_migrate
-        from pipelines.tasks import sweep_when_a_worker_starts
 
         # After every migrate (django_q's tables exist by then): the sweeper and the purges.
         post_migrate.connect(

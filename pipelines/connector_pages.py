@@ -22,9 +22,10 @@ from connectors.sample_request import request_send_sample
 from connectors.views import endpoint_url, staff_required, token_key
 from mailbox.models import ConsumerCursor, MailboxRecord, backlog
 from mailbox.views import DEFAULT_CONSUMER
-from pipelines.ingest import accept_batch
-from pipelines.models import Delivery, Run
-from pipelines.pulling import request_sample
+from pipelines.delivery.models import Delivery
+from pipelines.ingest.views import accept_batch
+from pipelines.pull.sample import request_sample
+from pipelines.runs.models import Run
 
 NO_WORKER = "No worker answered in time; is `python manage.py qcluster` running?"
 

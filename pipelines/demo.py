@@ -15,7 +15,8 @@ from django.urls import reverse
 from connectors import examples
 from connectors.http import mask_headers
 from connectors.models import Connector, Schema
-from pipelines.models import Pipeline
+from pipelines.ingest.views import accept_batch
+from pipelines.mapping.models import Pipeline
 
 SLUGS = ("demo-orders", "demo-clean-orders", "demo-echo")
 MARK = "Part of the demo workspace: remove it from the dashboard in one click."
@@ -138,8 +139,6 @@ def remove() -> int:
 
 def send_sample_orders() -> dict:
     """Three orders through the ingest endpoint's own code (one of them invalid)."""
-    from pipelines.ingest import accept_batch
-
     orders = Connector.objects.get(slug="demo-orders")
     return accept_batch(orders, [dict(o) for o in SAMPLE_ORDERS]).data
 

@@ -7,9 +7,9 @@ from django_q.models import Schedule
 
 # name: (function, schedule type, minutes for the Minutes type)
 SCHEDULES = {
-    "sweep-deliveries": ("pipelines.tasks.sweep_deliveries", Schedule.MINUTES, 1),
+    "sweep-deliveries": ("pipelines.delivery.tasks.sweep_deliveries", Schedule.MINUTES, 1),
     "purge-mailboxes": ("mailbox.tasks.purge_acknowledged", Schedule.HOURLY, None),
-    "purge-old-runs": ("pipelines.tasks.purge_old_runs", Schedule.DAILY, None),
+    "purge-old-runs": ("pipelines.runs.tasks.purge_old_runs", Schedule.DAILY, None),
 }
 
 

@@ -1,23 +1,27 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from pipelines.api import (
-    ConnectorTestReadViewSet,
-    DeliveryViewSet,
-    PipelineViewSet,
-    RunViewSet,
-)
-from pipelines.ingest import IngestView
+from pipelines.delivery.api import DeliveryViewSet
+from pipelines.ingest.views import IngestView
+from pipelines.mapping.api import PipelineViewSet
+from pipelines.pull.api import ConnectorTestReadViewSet, PipelineRunViewSet
+from pipelines.runs.api import RunViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("runs", RunViewSet, basename="run")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
-# The test read action of `/connectors/{id}/`: reading a source is the pipelines' business.
-router.register("connectors", ConnectorTestReadViewSet, basename="connector")
+
+# Actions of `/pipelines/{id}/` and `/connectors/{id}/` that read a source: the pull flow's
+# business. A router of their own keeps the URL names of the CRUD routes (`pipeline-run`).
+pull_router = DefaultRouter(trailing_slash=True)
+pull_router.include_root_view = False
+pull_router.register("pipelines", PipelineRunViewSet, basename="pipeline")
+pull_router.register("connectors", ConnectorTestReadViewSet, basename="connector")
 
 urlpatterns = [
     path("ingest/<slug:slug>/", IngestView.as_view(), name="ingest"),
     *router.urls,
+    *pull_router.urls,
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.models import Connector
-from pipelines.models import Pipeline
+from pipelines.mapping.models import Pipeline
 
 
 def make_connector(

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from mailbox.models import MailboxRecord
-from pipelines.models import Run
+from pipelines.runs.models import Run
 from tests.crash.processes import WebServer
 from tests.helpers import make_connector, make_pipeline
 

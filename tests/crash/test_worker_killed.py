@@ -15,7 +15,8 @@ import time
 import pytest
 import requests
 
-from pipelines.models import Delivery, Run
+from pipelines.delivery.models import Delivery
+from pipelines.runs.models import Run
 from pipelines.schedules import ensure_schedules
 from tests.crash.processes import WebServer, Workers
 from tests.helpers import make_connector, make_pipeline

@@ -11,8 +11,10 @@ import threading
 import pytest
 from django.db import connection
 
-from pipelines.courier import deliver_many
-from pipelines.models import Delivery, PullLock, RecordError, Run, RunStat
+from pipelines.delivery.courier import deliver_many
+from pipelines.delivery.models import Delivery
+from pipelines.pull.models import PullLock
+from pipelines.runs.models import RecordError, Run, RunStat
 from tests.helpers import make_connector, make_pipeline
 
 THREADS = 6

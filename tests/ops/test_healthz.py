@@ -20,7 +20,7 @@ def worker_finished_a_task(ago: timedelta) -> None:
     Success.objects.create(
         id=uuid.uuid4().hex,
         name="sweep",
-        func="pipelines.tasks.sweep_deliveries",
+        func="pipelines.delivery.tasks.sweep_deliveries",
         started=when - timedelta(milliseconds=40),
         stopped=when,
         success=True,

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from osmosproject.logs import JsonLinesFormatter
+from pipelines.delivery.courier import deliver
 from tests.helpers import make_connector, make_pipeline
 
 FIELDS = [{"name": "id", "type": "integer", "required": True}]
@@ -69,7 +70,7 @@ def test_it_logs_one_line_per_delivery_attempt_with_its_ids(
         delivery.__class__.objects.filter(pk=delivery.pk).update(
             next_attempt_at=delivery.created_at
         )
-        delivery.attempt()
+        deliver(delivery.pk)
 
     attempts = [as_json(r) for r in caplog.records if r.name == "superconnector.deliveries"]
     assert [(a["attempt"], a["status"], a["http_status"]) for a in attempts] == [

@@ -7,22 +7,22 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django_q.models import Schedule
 
-from pipelines.models import IdempotencyKey, RecordError, Run
+from pipelines.runs.models import IdempotencyKey, RecordError, Run
+from pipelines.runs.tasks import purge_old_runs
 from pipelines.schedules import ensure_schedules
-from pipelines.tasks import purge_old_runs
 from tests.helpers import make_connector
 
 
 def test_it_schedules_the_sweeper_and_the_purges(db):
     schedules = {s.name: s for s in Schedule.objects.all()}
 
-    assert schedules["sweep-deliveries"].func == "pipelines.tasks.sweep_deliveries"
+    assert schedules["sweep-deliveries"].func == "pipelines.delivery.tasks.sweep_deliveries"
     assert (schedules["sweep-deliveries"].schedule_type, schedules["sweep-deliveries"].minutes) == (
         "I",
         1,
     )
     assert schedules["purge-mailboxes"].func == "mailbox.tasks.purge_acknowledged"
-    assert schedules["purge-old-runs"].func == "pipelines.tasks.purge_old_runs"
+    assert schedules["purge-old-runs"].func == "pipelines.runs.tasks.purge_old_runs"
     assert schedules["purge-old-runs"].schedule_type == Schedule.DAILY
 
 

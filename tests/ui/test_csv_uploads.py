@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from pipelines import uploads
-from pipelines.models import RecordError, Run, Upload
+from pipelines.runs.models import RecordError, Run
+from pipelines.uploads import processing as uploads
+from pipelines.uploads.models import Upload
 
 
 def csv_file(text: str, name: str = "orders.csv") -> SimpleUploadedFile:

@@ -8,8 +8,9 @@ from django.test import Client
 
 from connectors.models import Connector, Schema
 from pipelines import demo
-from pipelines.ingest import accept_batch
-from pipelines.models import Delivery, Pipeline
+from pipelines.delivery.models import Delivery
+from pipelines.ingest.views import accept_batch
+from pipelines.mapping.models import Pipeline
 
 
 def test_it_offers_a_first_step_on_an_empty_database(staff):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.models import Delivery, DeliveryAttempt
+from pipelines.delivery.models import Delivery, DeliveryAttempt
 from tests.helpers import make_connector, make_pipeline
 
 

@@ -7,7 +7,7 @@ import json
 from django.db import transaction
 
 from mailbox.models import append_records
-from pipelines.models import RecordError, Run
+from pipelines.runs.models import RecordError, Run
 
 
 def test_it_shows_the_token_once_after_creating_an_ingest_endpoint(staff):

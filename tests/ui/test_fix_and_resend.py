@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipelines.ingest import accept_batch
-from pipelines.models import RecordError, Run
+from pipelines.ingest.views import accept_batch
+from pipelines.runs.models import RecordError, Run
 from tests.helpers import make_connector, make_pipeline
 
 

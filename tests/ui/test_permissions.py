@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from pipelines.models import Delivery, Run, Upload
+from pipelines.delivery.models import Delivery
+from pipelines.runs.models import Run
+from pipelines.uploads.models import Upload
 from tests.helpers import make_connector
 
 

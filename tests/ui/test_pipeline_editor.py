@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipelines.models import Mapping, Pipeline, Run
+from pipelines.mapping.models import Mapping, Pipeline
+from pipelines.runs.models import Run
 from tests.helpers import make_connector, make_pipeline
 
 

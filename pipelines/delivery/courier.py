@@ -1,0 +1,420 @@
+"""Claiming and sending one task's deliveries: `deliver_many` and the `Courier` it runs per
+destination.
+
+What to do with an outcome (retry, backoff, dead, destination health) is in `outcomes.py`,
+replays and the sweeper in `replay.py`; this module is the worker's hot path that shares database work
+between the deliveries of a task.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from connectors import http
+from connectors.kinds import get_kind
+from connectors.models import Connector
+from connectors.outbound import RenderError, render_request
+from osmosproject.metrics import record_attempt
+from pipelines.delivery.models import Delivery, DeliveryAttempt
+from pipelines.delivery.outcomes import (
+    Outcome,
+    close_lost_attempt,
+    give_up_after_crashes,
+    lease_seconds,
+    next_state,
+    update_health,
+)
+from pipelines.delivery.queue import enqueue_deliveries
+from pipelines.runs.models import Run
+
+# One logger for all of delivering, whichever module writes.
+logger = logging.getLogger("pipelines.delivery")
+
+# Claimed with one UPDATE and recorded together; also what a killed worker leaves to lease expiry.
+CLAIM_SIZE = 50
+# Outcomes are written at least this often, so statuses show promptly and leases stay fresh.
+FLUSH_SECONDS = 1.0
+# No request starts after this long: the last one may take a whole lease, and django-q2 kills a
+# task that outlives its timeout (300 s). The rest go to a new task.
+TASK_SECONDS = 120.0
+# What a claim needs to know of a due delivery, and what sending it needs (not the whole row).
+DUE_FIELDS = (
+    "destination_id",
+    "status",
+    "attempts",
+    "attempts_before_replay",
+    "lease_expires_at",
+    "record_count",
+)
+CLAIMED_FIELDS = (
+    "record_count",
+    "attempts",
+    "attempts_before_replay",
+    "pipeline_id",
+    "run_id",
+    "created_at",
+)
+# Loading every column of the destination costs more than a request.
+DESTINATION_FIELDS = (
+    *get_kind(Connector.Kind.HTTP_DESTINATION).fields,
+    "enabled",
+    "previous_signing_secret",
+    "failing_since",
+)
+# A worker waits this long at most for a rate or concurrency slot, then leaves it to the sweeper.
+LIMIT_WAIT_SECONDS = 5.0
+CONCURRENCY_POLL_SECONDS = 0.1
+
+
+def deliver(delivery_id: int) -> str | None:
+    """Attempt one delivery; its new status, or None when there was nothing for us to do."""
+    return deliver_many([delivery_id]).get(delivery_id)
+
+
+def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
+    """Attempt the due deliveries among `delivery_ids` (a task's worth, of one destination); the
+    status each one we attempted ended in. Deliveries that are not due, or that another worker
+    holds, are skipped: a duplicate task sends nothing twice."""
+    now = timezone.now()
+    found = list(
+        Delivery.objects.filter(pk__in=delivery_ids).due(now).only(*DUE_FIELDS).order_by("pk")
+    )
+    by_destination: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in found:
+        by_destination[delivery.destination_id].append(delivery)
+    statuses: dict[int, str] = {}
+    for destination_id, deliveries in by_destination.items():
+        destination = (
+            Connector.objects.only(*DESTINATION_FIELDS)
+            .prefetch_related("headers")
+            .filter(pk=destination_id)
+            .first()
+        )
+        if destination is not None:
+            statuses.update(Courier(destination).deliver(deliveries, now))
+    return statuses
+
+
+@dataclass
+class Sent:
+    """A delivery sent (or refused before sending) whose outcome is not written yet."""
+
+    delivery: Delivery
+    attempt: DeliveryAttempt
+    outcome: Outcome
+
+
+class Courier:
+    """Sends one task's deliveries to one destination, sharing the database work between them.
+
+    A claim takes up to CLAIM_SIZE deliveries with one guarded UPDATE (status, attempt counted,
+    lease, and a token that tells this courier which rows it won). Outcomes are written in
+    groups: the attempts in one INSERT, one UPDATE per distinct result (every delivery answered
+    200 moves at once; a retry, with its own next attempt time, moves alone), one increment per
+    run and pipeline. They are written every CLAIM_SIZE deliveries and at least every
+    FLUSH_SECONDS, which also renews the lease of the claimed deliveries not sent yet.
+    """
+
+    def __init__(self, destination: Connector) -> None:
+        self.destination = destination
+        self.token = uuid.uuid4()
+        self.lease = timedelta(seconds=lease_seconds(destination))
+        # Limits count requests as they start; claiming ahead would count requests not sent yet.
+        limited = destination.rate_limit_per_second or destination.max_concurrency
+        self.claim_size = 1 if limited else CLAIM_SIZE
+        self.started = time.monotonic()
+        self.flushed = self.started
+        self.sent: list[Sent] = []
+        self.statuses: dict[int, str] = {}
+
+    def deliver(self, due: list[Delivery], now) -> dict[int, str]:
+        if not self.destination.enabled:
+            # Disabled (by hand, or for answering 410): its deliveries wait. The sweeper skips them
+            # while the destination is disabled and queues them at the first sweep after.
+            self._wait_for_enabling([d.pk for d in due], now)
+            return {}
+        claimable = []
+        for delivery in due:
+            delivery.destination = self.destination
+            expired = delivery.status == Delivery.Status.DELIVERING
+            if expired and delivery.round_attempts >= self.destination.max_attempts:
+                give_up_after_crashes(delivery, now)
+            else:
+                claimable.append(delivery)
+        for start in range(0, len(claimable), self.claim_size):
+            rest = [d.pk for d in claimable[start:]]
+            if not self.destination.enabled or self._out_of_time():
+                self._leave(rest)
+                break
+            claimed = self._claim(claimable[start : start + self.claim_size])
+            if isinstance(claimed, float):
+                _defer(rest, claimed)  # no slot came free in time: the sweeper queues them later
+                break
+            self._send_all(claimed)
+        return self.statuses
+
+    # --- Claiming ---
+
+    def _claim(self, chunk: list[Delivery]) -> list[tuple[Delivery, DeliveryAttempt]] | float:
+        """Take the chunk's deliveries that are still due, waiting briefly for a slot when the
+        destination's rate or concurrency limit is reached; the wait left when none came in time."""
+        give_up_at = time.monotonic() + LIMIT_WAIT_SECONDS
+        while True:
+            with transaction.atomic():
+                result = self._claim_once(chunk)
+            if not isinstance(result, float) or time.monotonic() + result > give_up_at:
+                return result
+            time.sleep(result)
+
+    def _claim_once(self, chunk: list[Delivery]) -> list[tuple[Delivery, DeliveryAttempt]] | float:
+        now = timezone.now()
+        wait = limit_wait(self.destination, now)
+        if wait:
+            return wait
+        expired = {d.pk: d for d in chunk if d.status == Delivery.Status.DELIVERING}
+        # Only what we saw due: a lease that expired since then is another sweep's to judge.
+        Delivery.objects.filter(pk__in=[d.pk for d in chunk]).due(now).filter(
+            models.Q(status=Delivery.Status.PENDING) | models.Q(pk__in=list(expired))
+        ).update(
+            status=Delivery.Status.DELIVERING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + self.lease,
+            claimed_by=self.token,
+            updated_at=now,
+        )
+        claimed = []
+        for delivery in (
+            Delivery.objects.filter(pk__in=[d.pk for d in chunk], claimed_by=self.token)
+            .only(*CLAIMED_FIELDS)
+            .annotate(payload_body=F("payload__body"))
+            .order_by("pk")
+        ):
+            delivery.use_payload(delivery.payload_body)
+            delivery.destination = self.destination
+            if delivery.pk in expired:
+                close_lost_attempt(expired[delivery.pk])
+            attempt = DeliveryAttempt(delivery=delivery, number=delivery.attempts, started_at=now)
+            if self.destination.rate_limit_per_second:
+                # Written now, not when it ends, so that attempts in flight count against the rate.
+                attempt.save()
+            claimed.append((delivery, attempt))
+        return claimed
+
+    def _renew(self, unsent: list[tuple[Delivery, DeliveryAttempt]]) -> list:
+        """Extend the lease of the claimed deliveries not sent yet; those still ours."""
+        if not unsent:
+            return unsent
+        now = timezone.now()
+        ids = [delivery.pk for delivery, _ in unsent]
+        mine = Delivery.objects.filter(
+            pk__in=ids, status=Delivery.Status.DELIVERING, claimed_by=self.token
+        )
+        if mine.update(lease_expires_at=now + self.lease, updated_at=now) == len(ids):
+            return unsent
+        kept = set(mine.values_list("pk", flat=True))
+        return [pair for pair in unsent if pair[0].pk in kept]
+
+    def _release(self, unsent: list[tuple[Delivery, DeliveryAttempt]]) -> list[int]:
+        """Hand back claimed deliveries that were never sent: their attempt did not happen."""
+        ids = [delivery.pk for delivery, _ in unsent]
+        if ids:
+            now = timezone.now()
+            Delivery.objects.filter(
+                pk__in=ids, status=Delivery.Status.DELIVERING, claimed_by=self.token
+            ).update(
+                status=Delivery.Status.PENDING,
+                attempts=F("attempts") - 1,
+                lease_expires_at=None,
+                next_attempt_at=now,
+                updated_at=now,
+            )
+            DeliveryAttempt.objects.filter(
+                pk__in=[attempt.pk for _, attempt in unsent if attempt.pk]
+            ).delete()
+        return ids
+
+    def _wait_for_enabling(self, ids: list[int], now) -> None:
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
+            next_attempt_at=now
+        )
+
+    def _leave(self, ids: list[int]) -> None:
+        """Hand unsent deliveries to a new task (out of time), or let them wait for the
+        destination to be enabled again (it was disabled meanwhile)."""
+        if not ids:
+            return
+        if self.destination.enabled:
+            Delivery.objects.filter(pk__in=ids).update(queued_at=timezone.now())
+            enqueue_deliveries(ids)
+        else:
+            self._wait_for_enabling(ids, timezone.now())
+
+    def _out_of_time(self) -> bool:
+        # The last request may take a whole lease; django-q2 kills tasks that outlive its timeout.
+        return time.monotonic() - self.started > TASK_SECONDS
+
+    # --- Sending ---
+
+    def _send_all(self, claimed: list[tuple[Delivery, DeliveryAttempt]]) -> None:
+        unsent = claimed
+        while unsent:
+            if time.monotonic() - self.flushed >= FLUSH_SECONDS:
+                self._flush()
+                unsent = self._renew(unsent)
+            if not unsent:
+                break
+            if not self.destination.enabled or self._out_of_time():
+                self._leave(self._release(unsent))
+                break
+            (delivery, attempt), unsent = unsent[0], unsent[1:]
+            outcome = self._send(delivery, attempt)
+            self.sent.append(Sent(delivery, attempt, outcome))
+            if outcome.verdict == "gone":
+                self._flush()  # disables the destination: nothing more goes out
+        self._flush()
+
+    def _send(self, delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
+        destination = self.destination
+        started = time.monotonic()
+        try:
+            request = render_request(
+                destination,
+                None if delivery.payload_text is not None else delivery.records,
+                encoded=delivery.payload_text,
+                record_count=delivery.record_count,
+                idempotency_key=delivery.idempotency_key,
+            )
+            shown = request.masked()
+            attempt.request_method = shown["method"]
+            attempt.request_url = shown["url"][:2000]
+            attempt.request_headers = shown["headers"]
+            response = request.send(
+                timeout=destination.timeout_seconds, cache_key=f"connector-{destination.pk}"
+            )
+            outcome = Outcome.of_response(response)
+        except RenderError as exc:
+            outcome = Outcome("fail", error=str(exc), about_destination=False)
+        except http.TransportError as exc:
+            outcome = Outcome.of_error(exc)
+        except Exception as exc:
+            # A bug of ours on one delivery must not cost the rest of the batch their attempts:
+            # this one retries with backoff, and is dead after max_attempts like any other.
+            logger.exception("delivery=%s attempt crashed", delivery.pk)
+            outcome = Outcome(
+                "retry",
+                error=f"The worker failed on this attempt: {exc!r}"[:500],
+                about_destination=False,
+            )
+        attempt.duration_ms = round((time.monotonic() - started) * 1000)
+        attempt.status_code = outcome.status_code
+        attempt.response_excerpt = outcome.excerpt
+        attempt.error = outcome.error
+        return outcome
+
+    # --- Recording ---
+
+    def _flush(self) -> None:
+        """Write the outcomes sent since the last flush, and move their deliveries on."""
+        self.flushed = time.monotonic()
+        if not self.sent:
+            return
+        sent, self.sent = self.sent, []
+        now = timezone.now()
+        with transaction.atomic():
+            # A delivery whose lease expired and that another worker claimed is no longer ours:
+            # its attempt is logged, but the other worker's result is the one that counts.
+            mine = set(
+                Delivery.objects.select_for_update()
+                .filter(
+                    pk__in=[s.delivery.pk for s in sent],
+                    status=Delivery.Status.DELIVERING,
+                    claimed_by=self.token,
+                )
+                .values_list("pk", flat=True)
+            )
+            moves: dict[tuple, list[int]] = defaultdict(list)
+            counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+            for s in sent:
+                if s.delivery.pk not in mine:
+                    s.attempt.error = f"{s.outcome.error} (lease lost: not counted)".strip()
+                    continue
+                status, changes = next_state(s.delivery, s.outcome, now)
+                key = (status, s.outcome.status_code, s.outcome.error, *sorted(changes.items()))
+                moves[key].append(s.delivery.pk)
+                self.statuses[s.delivery.pk] = status
+                if s.delivery.run_id is not None and status in Delivery.FINAL:
+                    column = 0 if status == Delivery.Status.DELIVERED else 1
+                    counts[(s.delivery.run_id, s.delivery.pipeline_id)][column] += (
+                        s.delivery.record_count
+                    )
+            for (status, status_code, error, *changes), ids in moves.items():
+                Delivery.objects.filter(pk__in=ids).update(
+                    status=status,
+                    lease_expires_at=None,
+                    last_status_code=status_code,
+                    last_error=error,
+                    updated_at=now,
+                    **dict(changes),
+                )
+            # Under a rate limit the attempt was written at the claim; the others are new.
+            written = [s.attempt for s in sent if s.attempt.pk is not None]
+            DeliveryAttempt.objects.bulk_create([s.attempt for s in sent if s.attempt.pk is None])
+            for attempt in written:
+                attempt.save()
+            for s in sent:
+                record_attempt(
+                    s.delivery,
+                    s.attempt,
+                    self.statuses[s.delivery.pk] if s.delivery.pk in mine else None,
+                )
+            for (run_id, pipeline_id), (delivered, failed) in counts.items():
+                Run(pk=run_id).count_delivery(pipeline_id, delivered=delivered, failed=failed)
+            for s in sent:
+                if s.delivery.pk in mine and s.outcome.about_destination:
+                    update_health(self.destination, s.outcome, now)
+
+
+def _defer(delivery_ids: list[int], seconds: float) -> None:
+    later = timezone.now() + timedelta(seconds=seconds)
+    Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING).update(
+        next_attempt_at=later
+    )
+
+
+def limit_wait(destination: Connector, now) -> float:
+    """Seconds to wait before this destination may get another request (0: now)."""
+    if destination.max_concurrency:
+        # The lock on the destination's row serialises claims, so two workers cannot both
+        # see one free slot (SQLite serialises every write transaction anyway).
+        Connector.objects.select_for_update().filter(pk=destination.pk).first()
+        in_flight = Delivery.objects.filter(
+            destination=destination, status=Delivery.Status.DELIVERING, lease_expires_at__gt=now
+        ).count()
+        if in_flight >= destination.max_concurrency:
+            return CONCURRENCY_POLL_SECONDS
+    rate = destination.rate_limit_per_second
+    if rate:
+        # A sliding window: at most `allowed` attempts began in the last `window` seconds.
+        window = max(1.0, 1.0 / rate)
+        allowed = max(1, math.floor(rate * window))
+        recent = list(
+            DeliveryAttempt.objects.filter(
+                delivery__destination=destination,
+                started_at__gt=now - timedelta(seconds=window),
+            )
+            .order_by("-started_at")
+            .values_list("started_at", flat=True)[:allowed]
+        )
+        if len(recent) >= allowed:
+            return max((recent[-1] + timedelta(seconds=window) - now).total_seconds(), 0.001)
+    return 0.0

@@ -1,0 +1,195 @@
+"""The steps every batch of source records takes into a run.
+
+Validate by the source schema (`check_records`), keep the rejected whole with the run
+(`keep_rejected`), hand the good ones to every enabled pipeline in the same transaction
+(`pass_on`). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
+go through these; `accept_into_run` does the three for a chunk and adds its counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from connectors.schema import CompiledSchema
+from pipelines.mapping.models import Pipeline
+from pipelines.runs.models import RecordError, Run, RunStat
+from pipelines.runs.outputs import Output, output_for
+
+
+@dataclass
+class PreparedBatch:
+    """One pipeline's share of a batch, mapped and encoded, waiting for its run's transaction."""
+
+    pipeline: Pipeline
+    output: Output
+    encoded: Any  # what output.encode made of the good records; None when there are none
+    accepted: int
+    rejected: list[tuple[int, Any, list[dict]]]  # (index in the run, record, errors)
+
+    @property
+    def delivered(self) -> int:
+        """Records delivered by storing them (a mailbox); HTTP deliveries count later."""
+        return self.accepted if self.output.delivers_at_once else 0
+
+    def store(self, run: Run, *, new_run: bool = False) -> None:
+        """Write the batch into `run`; inside the accepting transaction.
+
+        `new_run`: the run was created in this transaction, so it has no stat to add to yet.
+        """
+        pipeline = self.pipeline
+        RecordError.objects.bulk_create(
+            [
+                RecordError(run=run, pipeline=pipeline, index=index, record=record, errors=errors)
+                for index, record, errors in self.rejected
+            ],
+            batch_size=500,
+        )
+        if self.encoded is not None:
+            self.output.accept(pipeline, run, self.encoded)
+        counts = {
+            "accepted": self.accepted,
+            "rejected": len(self.rejected),
+            "delivered": self.delivered,
+        }
+        # Pulls store once per page: add to the run's stat, creating it on the first page.
+        if new_run or not RunStat.add({"run": run.pk, "pipeline": pipeline.pk}, **counts):
+            RunStat.objects.create(run=run, pipeline=pipeline, **counts)
+
+
+def prepare(
+    pipeline: Pipeline, records: list[dict], indices: list[int] | None = None
+) -> PreparedBatch:
+    """Map records to the pipeline's destination and encode them: CPU only, no query.
+
+    Callers prepare before their transaction opens, so it holds the write lock only for
+    the writes (`PreparedBatch.store`).
+    """
+    compiled = pipeline.compiled(validated=True)
+    indices = indices if indices is not None else list(range(len(records)))
+    good, bad = [], []
+    for index, record in zip(indices, records, strict=True):
+        mapped, errors = compiled.map(record)
+        if errors:
+            bad.append((index, record, errors))
+        else:
+            good.append(mapped)
+    output = output_for(pipeline.destination.kind)
+    return PreparedBatch(
+        pipeline, output, output.encode(pipeline, good) if good else None, len(good), bad
+    )
+
+
+def accept_into_run(
+    run: Run, records: list, *, first_index: int = 0, pipelines: Iterable[Pipeline] | None = None
+) -> tuple[int, int]:
+    """Validate and pass on one chunk of `run`'s records; (accepted, rejected).
+
+    Call it inside a transaction: the chunk's errors, outputs and counts commit together.
+    """
+    source = run.source
+    validator = source.schema.compile(drop_unknown=source.drop_unknown_fields)
+    good, indices, bad = check_records(validator, records, first_index)
+    keep_rejected(run, bad)
+    delivered = pass_on(run, good, indices, pipelines)
+    Run.add(
+        {"id": run.pk},
+        received=len(records),
+        accepted=len(good),
+        rejected=len(bad),
+        delivered=delivered,
+    )
+    return len(good), len(bad)
+
+
+Rejected = tuple[int, Any, list[dict]]  # (index in the run, the record as received, its errors)
+
+
+def check_records(
+    validator: CompiledSchema, records: list, first_index: int = 0
+) -> tuple[list[dict], list[int], list[Rejected]]:
+    """Split records into the valid ones (cleaned, with their indices) and the rejected ones."""
+    good, indices, bad = [], [], []
+    for index, record in enumerate(records, start=first_index):
+        clean, errors = validator.validate(record)
+        if errors:
+            bad.append((index, record, errors))
+        else:
+            good.append(clean)
+            indices.append(index)
+    return good, indices, bad
+
+
+def keep_rejected(run: Run, rejected: list[Rejected]) -> None:
+    RecordError.objects.bulk_create(
+        [RecordError(run=run, index=i, record=r, errors=e) for i, r, e in rejected], batch_size=500
+    )
+
+
+def pass_on(
+    run: Run, records: list[dict], indices: list[int], pipelines: Iterable[Pipeline] | None = None
+) -> int:
+    """Hand valid records to every enabled pipeline of the run's source (or the chosen ones).
+
+    Returns how many were delivered at once (mailbox rows); deliveries count later.
+    """
+    return store_all(run, prepare_all(run.source_id, records, indices, pipelines))
+
+
+def prepare_all(
+    source_id: int,
+    records: list[dict],
+    indices: list[int],
+    pipelines: Iterable[Pipeline] | None = None,
+) -> list[PreparedBatch]:
+    """Each enabled pipeline's share of the records, mapped and encoded: before the transaction."""
+    if not records:
+        return []
+    if pipelines is None:
+        pipelines = Pipeline.objects.enabled_for(source_id)
+    return [prepare(pipeline, records, indices) for pipeline in pipelines]
+
+
+def store_all(run: Run, prepared: list[PreparedBatch], *, new_run: bool = False) -> int:
+    """Write prepared batches into the run (inside its transaction); how many were delivered."""
+    for batch in prepared:
+        batch.store(run, new_run=new_run)
+    return sum(batch.delivered for batch in prepared)
+
+
+def finish_run(run_id: int, error: str = "") -> Run:
+    # Locked: delivery workers add their counts to this row while the run ends.
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        run.finish(error=error)
+    return run
+
+
+@transaction.atomic
+def resend(record_errors: list[RecordError], fixed: dict[int, dict] | None = None) -> Run:
+    """Send rejected records again (as fixed, when given), as a new run with trigger "resend".
+
+    A record rejected by the source schema goes through every enabled pipeline of the source; one
+    rejected by one pipeline's mapping goes through that pipeline only, since the others
+    already took it. The old errors are marked "resent".
+    """
+    fixed = fixed or {}
+    source = record_errors[0].run.source
+    run = Run.objects.create(source=source, trigger=Run.Trigger.RESEND)
+    by_pipeline: dict[int | None, list[dict]] = {}
+    for error in record_errors:
+        by_pipeline.setdefault(error.pipeline_id, []).append(fixed.get(error.pk, error.record))
+    index = 0
+    for pipeline_id, records in by_pipeline.items():
+        chosen = None
+        if pipeline_id is not None:
+            chosen = Pipeline.objects.enabled_for(source.pk).filter(pk=pipeline_id)
+        accept_into_run(run, records, first_index=index, pipelines=chosen)
+        index += len(records)
+    RecordError.objects.filter(pk__in=[e.pk for e in record_errors]).update(
+        status=RecordError.Status.RESENT
+    )
+    return finish_run(run.pk)

@@ -1,0 +1,175 @@
+"""Runs: one batch of source records each, with per-pipeline counts, rejected records and idempotency keys."""
+
+from __future__ import annotations
+
+from django.db import connection, models
+from django.db.models import F
+from django.utils import timezone
+
+from connectors.models import Connector
+from osmosproject.metrics import record_run
+from pipelines.mapping.models import Pipeline
+
+
+class Counters:
+    """Counter columns that many writers add to (pages, ingest requests, workers)."""
+
+    @classmethod
+    def add(cls, where: dict, **deltas: int) -> int:
+        """`UPDATE ... SET n = n + %s WHERE ...`: no read-modify-write race, and plain SQL because
+        resolving F() expressions costs more than the statement on per-page hot paths."""
+        meta = cls._meta
+        quote = connection.ops.quote_name
+        sets = ", ".join(
+            f"{quote(meta.get_field(k).column)} = {quote(meta.get_field(k).column)} + %s"
+            for k in deltas
+        )
+        conditions = " AND ".join(f"{quote(meta.get_field(k).column)} = %s" for k in where)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {conditions}",
+                [*deltas.values(), *where.values()],
+            )
+            return cursor.rowcount
+
+
+class Run(Counters, models.Model):
+    """One batch of source records: an ingest request, a scheduled or manual pull, an upload."""
+
+    class Trigger(models.TextChoices):
+        INGEST = "ingest"
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        UPLOAD = "upload"
+        RESEND = "resend"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIAL = "partial", "Partially accepted"
+        FAILED = "failed"
+
+    source = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    received = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # The failing request and response of a pull, for people to read.
+    detail = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The runs list filters by source and status, newest first; retention purges by age.
+            models.Index(fields=["source", "-id"], name="run_source_recent"),
+            models.Index(fields=["started_at"], name="run_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.source}"
+
+    @classmethod
+    def create_finished(cls, **fields) -> Run:
+        """A run whose outcome is known when it is stored (an ingest request): one INSERT."""
+        run = cls(**fields)
+        run.settle()
+        run.save(force_insert=True)
+        record_run(run)
+        return run
+
+    def finish(self, *, error: str = "") -> None:
+        self.settle(error=error)
+        # Only what finishing decides: counters belong to their writers (workers add to them).
+        self.save(update_fields=["status", "error", "detail", "finished_at"])
+        record_run(self)
+
+    def settle(self, *, error: str = "") -> None:
+        """Decide the final status from the counts, without saving."""
+        self.error = error
+        if error or (self.rejected and not self.accepted):
+            self.status = Run.Status.FAILED
+        elif self.rejected:
+            self.status = Run.Status.PARTIAL
+        else:
+            self.status = Run.Status.SUCCEEDED
+        self.finished_at = timezone.now()
+
+    def count_delivery(self, pipeline_id: int, *, delivered: int = 0, failed: int = 0) -> None:
+        """Delivery outcomes arrive later, from workers: add them without a read-modify-write race."""
+        Run.objects.filter(pk=self.pk).update(
+            delivered=F("delivered") + delivered, failed=F("failed") + failed
+        )
+        RunStat.objects.filter(run_id=self.pk, pipeline_id=pipeline_id).update(
+            delivered=F("delivered") + delivered, failed=F("failed") + failed
+        )
+
+
+class RunStat(Counters, models.Model):
+    """Per-pipeline counts of one run (a source fans out to several pipelines)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="stats")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="run_stats")
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "pipeline"], name="one_stat_per_pipeline")
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} / pipeline {self.pipeline_id}"
+
+
+class RecordError(models.Model):
+    """A record that was not accepted, kept whole with its errors so it can be fixed and resent."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESENT = "resent"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="record_errors")
+    # Null: rejected by the source schema; set: rejected by that pipeline's mapping.
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, null=True, blank=True)
+    index = models.PositiveIntegerField()
+    record = models.JSONField(null=True)
+    errors = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "index", "id"]
+
+    def __str__(self) -> str:
+        return f"Record {self.index} of run {self.run_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to an ingest request, replayed for repeats of the same key."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=202)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the lock that makes two concurrent repeats store one run.
+            models.UniqueConstraint(fields=["connector", "key"], name="one_idempotency_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_age")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.connector_id})"

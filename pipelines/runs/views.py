@@ -1,0 +1,108 @@
+"""The run history pages, and fixing and resending rejected records."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from connectors import examples
+from connectors.models import Connector
+from connectors.query_params import id_filter, parse_id, query_without_page
+from connectors.views import staff_required
+from pipelines.mapping.models import Pipeline
+from pipelines.runs.batches import resend
+from pipelines.runs.forms import fixed_record, grid_columns, grid_rows
+from pipelines.runs.models import RecordError, Run
+
+PAGE_SIZE = 50
+GRID_ROWS = 100
+
+# --- Runs -------------------------------------------------------------------------------------------
+
+
+@staff_required
+def run_list(request):
+    runs = Run.objects.select_related("source")
+    filters = {
+        "source": id_filter(request, "source"),
+        "pipeline": id_filter(request, "pipeline"),
+        "status": request.GET.get("status", ""),
+        "trigger": request.GET.get("trigger", ""),
+    }
+    if filters["source"] is not None:
+        runs = runs.filter(source_id=filters["source"])
+    if filters["pipeline"] is not None:
+        runs = runs.filter(source__outgoing_pipelines=filters["pipeline"])
+    if filters["status"] in Run.Status.values:
+        runs = runs.filter(status=filters["status"])
+    if filters["trigger"] in Run.Trigger.values:
+        runs = runs.filter(trigger=filters["trigger"])
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "pipelines/runs.html",
+        {
+            "page": page,
+            "runs": page.object_list,
+            "filters": filters,
+            "sources": Connector.objects.sources(),
+            "pipelines": Pipeline.objects.all(),
+            "statuses": Run.Status.choices,
+            "triggers": Run.Trigger.choices,
+            "query": query_without_page(request),
+        },
+    )
+
+
+@staff_required
+def run_detail(request, pk: int):
+    run = get_object_or_404(Run.objects.select_related("source__schema"), pk=pk)
+    return render(request, "pipelines/run.html", run_context(run))
+
+
+def run_context(run: Run) -> dict:
+    open_errors = list(
+        run.record_errors.filter(status=RecordError.Status.OPEN).select_related("pipeline")[
+            :GRID_ROWS
+        ]
+    )
+    columns = grid_columns(open_errors, [f.name for f in run.source.schema.fields.all()])
+    return {
+        "run": run,
+        "stats": run.stats.select_related("pipeline"),
+        "columns": columns,
+        "columns_json": json.dumps(columns),
+        "grid": grid_rows(open_errors, columns),
+        "open_count": run.record_errors.filter(status=RecordError.Status.OPEN).count(),
+        "resent_count": run.record_errors.filter(status=RecordError.Status.RESENT).count(),
+        "deliveries": dict(run.deliveries.values_list("status").annotate(n=Count("id")).order_by()),
+        "detail_json": examples.pretty(run.detail) if run.detail else "",
+    }
+
+
+@staff_required
+@require_POST
+def run_resend(request, pk: int):
+    """Send a run's rejected records again, with the edits made in the grid: one, or all open ones."""
+    run = get_object_or_404(Run.objects.select_related("source__schema"), pk=pk)
+    open_errors = run.record_errors.filter(status=RecordError.Status.OPEN).select_related("run")
+    only = request.POST.get("only", "")
+    # "only" names one record; one that is not an id must never widen to all of them.
+    chosen = list(open_errors.filter(pk=parse_id(only)) if only else open_errors)
+    if not chosen:
+        messages.error(request, "There is no rejected record left to resend.")
+        return redirect("ui:run", pk=pk)
+    columns = json.loads(request.POST.get("columns") or "[]")
+    fixed = {error.pk: fixed_record(error, columns, request.POST) for error in chosen}
+    new_run = resend(chosen, fixed)
+    messages.success(
+        request,
+        f"Resent {len(chosen)} record(s) as run #{new_run.pk}: {new_run.accepted} accepted, "
+        f"{new_run.rejected} rejected.",
+    )
+    return redirect("ui:run", pk=new_run.pk)
