@@ -83,6 +83,10 @@ class SchemaField(models.Model):
         )
 
 
+# The connector's own encrypted columns (header values are encrypted in Header).
+SECRET_FIELDS = ("auth", "signing_secret", "previous_signing_secret")
+
+
 class ConnectorQuerySet(models.QuerySet):
     def sources(self):
         from connectors.kinds import SOURCE_KINDS
@@ -221,6 +225,30 @@ class Connector(models.Model):
     def check_token(self, token: str) -> bool:
         return secrets.token_matches(token, self.token_hash)
 
+    # --- secrets at rest ---------------------------------------------------------------
+    def undecryptable_secrets(self, headers=None) -> list[str]:
+        """The stored secrets no key of FIELD_ENCRYPTION_KEY opens (the key changed), by name.
+
+        Only columns already loaded are looked at; `headers` spares a query when the caller
+        has them.
+        """
+        loaded = self.__dict__
+        names = [name for name in SECRET_FIELDS if secrets.is_undecryptable(loaded.get(name))]
+        rows = self.headers.all() if headers is None else headers
+        names += [f"header {h.name}" for h in rows if secrets.is_undecryptable(h.value)]
+        return names
+
+    def pause_for_undecryptable(self, names: list[str]) -> str:
+        """Stop using the connector: sending without its secrets would fail, or worse, leak less
+        than intended. Its deliveries wait until it is enabled again. The reason, for errors."""
+        reason = (
+            f"Paused: {', '.join(names)} {secrets.UNDECRYPTABLE}. Restore the old key in "
+            "FIELD_ENCRYPTION_KEY, or enter the secrets again, then enable the connector."
+        )
+        Connector.objects.filter(pk=self.pk).update(enabled=False, disabled_reason=reason[:500])
+        self.enabled, self.disabled_reason = False, reason[:500]
+        return reason
+
     # --- headers -------------------------------------------------------------------
     def header_dict(self) -> dict[str, str]:
         return {h.name: h.value for h in self.headers.all()}
@@ -236,7 +264,8 @@ class Connector(models.Model):
         rows = []
         for i, header in enumerate(headers):
             value = header.get("value", "")
-            if value == secrets.MASK:
+            # What the page showed for a secret (masked or undecryptable), sent back unchanged.
+            if value in (secrets.MASK, secrets.UNDECRYPTABLE):
                 value = kept.get(header["name"].lower(), "")
             rows.append(
                 Header(
@@ -267,4 +296,4 @@ class Header(models.Model):
 
     @property
     def display_value(self) -> str:
-        return secrets.mask(self.value) if self.secret else self.value
+        return secrets.mask(self.value) if self.secret else str(self.value)

@@ -110,6 +110,9 @@ def render_request(
     decoding and encoding it again.
     """
     header_rows = list(connector.headers.all())
+    undecryptable = connector.undecryptable_secrets(header_rows)
+    if undecryptable:
+        raise RenderError(connector.pause_for_undecryptable(undecryptable))
     batched = connector.batch_size > 1
     templated = bool(connector.body_template) or any(
         is_template(text) for text in (connector.url, *(row.value for row in header_rows))

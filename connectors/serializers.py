@@ -114,6 +114,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
     schedule = serializers.DictField(required=False)
     signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
     has_signing_secret = serializers.SerializerMethodField()
+    undecryptable_secrets = serializers.SerializerMethodField(
+        help_text="Stored secrets that cannot be decrypted: the encryption key changed. "
+        "The connector is paused until they are entered again or the key restored."
+    )
     endpoint_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -138,6 +142,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "initial_backoff_seconds",
             "signing_secret",
             "has_signing_secret",
+            "undecryptable_secrets",
             "rate_limit_per_second",
             "max_concurrency",
             "disable_after_failing_days",
@@ -165,12 +170,21 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def get_has_signing_secret(self, connector) -> bool:
         return bool(connector.signing_secret)
 
+    def get_undecryptable_secrets(self, connector) -> list[str]:
+        return [f"{name} {secrets.UNDECRYPTABLE}" for name in connector.undecryptable_secrets()]
+
     def to_representation(self, connector):
         data = super().to_representation(connector)
         kind = REGISTRY[connector.kind]
         shown = {*COMMON_FIELDS, *kind.fields}
         if kind.name.startswith("http_"):
-            shown |= {"headers", "has_signing_secret", "disabled_reason", "state"}
+            shown |= {
+                "headers",
+                "has_signing_secret",
+                "undecryptable_secrets",
+                "disabled_reason",
+                "state",
+            }
         if kind.has_token:
             shown |= {"endpoint_url", "token_hint"}
         return {key: value for key, value in data.items() if key in shown}
@@ -246,6 +260,8 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
 def merge_masked(stored: dict, incoming: dict) -> dict:
     """A secret sent back masked keeps its stored value, so forms can round-trip settings."""
+    if incoming == {"type": secrets.UNDECRYPTABLE}:
+        return stored
     return {
         key: stored.get(key, "") if value == secrets.MASK else value
         for key, value in incoming.items()
