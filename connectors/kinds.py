@@ -151,6 +151,7 @@ class HttpDestinationKind(HttpKind):
         "max_attempts",
         "initial_backoff_seconds",
         "signing_secret",
+        "previous_signing_secret_expires_at",
         "rate_limit_per_second",
         "max_concurrency",
         "disable_after_failing_days",

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -158,7 +160,9 @@ class Connector(models.Model):
     max_attempts = models.PositiveIntegerField(default=8)
     initial_backoff_seconds = models.PositiveIntegerField(default=10)
     signing_secret = secrets.EncryptedTextField(blank=True)
+    # During a rotation the old secret signs too, until this time (empty: until removed).
     previous_signing_secret = secrets.EncryptedTextField(blank=True)
+    previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
     rate_limit_per_second = models.FloatField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     disable_after_failing_days = models.PositiveIntegerField(default=5)
@@ -224,6 +228,51 @@ class Connector(models.Model):
 
     def check_token(self, token: str) -> bool:
         return secrets.token_matches(token, self.token_hash)
+
+    # --- signing secret ----------------------------------------------------------------
+    def rotate_signing_secret(self, overlap: timedelta | None = None) -> str:
+        """A new signing secret, returned once; the current one keeps signing for `overlap`
+        (SIGNING_SECRET_OVERLAP_HOURS by default), so receivers can switch without a gap."""
+        from connectors.signing import generate_secret
+
+        if overlap is None:
+            overlap = timedelta(hours=settings.SIGNING_SECRET_OVERLAP_HOURS)
+        current = self.signing_secret
+        keep = bool(current) and overlap > timedelta(0) and not secrets.is_undecryptable(current)
+        self.signing_secret = generate_secret()
+        self.set_previous_signing_secret(current if keep else "", overlap)
+        self.save(
+            update_fields=[
+                "signing_secret",
+                "previous_signing_secret",
+                "previous_signing_secret_expires_at",
+                "updated_at",
+            ]
+        )
+        return self.signing_secret
+
+    def set_previous_signing_secret(self, secret: str, overlap: timedelta | None = None) -> None:
+        if overlap is None:
+            overlap = timedelta(hours=settings.SIGNING_SECRET_OVERLAP_HOURS)
+        self.previous_signing_secret = secret
+        self.previous_signing_secret_expires_at = timezone.now() + overlap if secret else None
+
+    def signing_secrets(self) -> list[str]:
+        """The secrets that sign a request now: the current one, and the previous one during
+        its overlap. An expired previous secret is dropped here, lazily: no scheduled job."""
+        current = [self.signing_secret] if self.signing_secret else []
+        previous = self.previous_signing_secret
+        if not previous:
+            return current
+        expires_at = self.previous_signing_secret_expires_at
+        if expires_at is None or timezone.now() < expires_at:
+            return [*current, previous]
+        # Guarded on the expiry read, so a rotation that raced this keeps its new previous secret.
+        Connector.objects.filter(pk=self.pk, previous_signing_secret_expires_at=expires_at).update(
+            previous_signing_secret="", previous_signing_secret_expires_at=None
+        )
+        self.previous_signing_secret, self.previous_signing_secret_expires_at = "", None
+        return current
 
     # --- secrets at rest ---------------------------------------------------------------
     def undecryptable_secrets(self, headers=None) -> list[str]:

@@ -138,7 +138,7 @@ def render_request(
         _replace_header(headers, row.name, value)
     body = raw_body or _render_body(connector, records, contexts, headers, batched)
     headers["Idempotency-Key"] = idempotency_key
-    secrets = [s for s in (connector.signing_secret, connector.previous_signing_secret) if s]
+    secrets = connector.signing_secrets()
     if secrets:
         try:
             headers.update(signing.signature_headers(secrets, idempotency_key, body, now=now))

@@ -10,6 +10,7 @@ from connectors import secrets
 from connectors.kinds import REGISTRY
 from connectors.models import Connector, FieldType
 from connectors.schema import CoercionError, coerce
+from connectors.signing import secret_bytes
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 FIELD_NAME = re.compile(r"^[^.\s][^.]*(\.[^.]+)*$")
@@ -113,6 +114,14 @@ class ConnectorSerializer(serializers.ModelSerializer):
     pagination = serializers.DictField(required=False)
     schedule = serializers.DictField(required=False)
     signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    previous_signing_secret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Also signs until previous_signing_secret_expires_at "
+        "(SIGNING_SECRET_OVERLAP_HOURS from now); empty removes it. "
+        "POST rotate-signing-secret/ does both at once.",
+    )
     has_signing_secret = serializers.SerializerMethodField()
     undecryptable_secrets = serializers.SerializerMethodField(
         help_text="Stored secrets that cannot be decrypted: the encryption key changed. "
@@ -141,6 +150,8 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "max_attempts",
             "initial_backoff_seconds",
             "signing_secret",
+            "previous_signing_secret",
+            "previous_signing_secret_expires_at",
             "has_signing_secret",
             "undecryptable_secrets",
             "rate_limit_per_second",
@@ -156,7 +167,14 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "primary_key",
             "state",
         ]
-        read_only_fields = ["token_hint", "disabled_reason", "state", "created_at", "updated_at"]
+        read_only_fields = [
+            "token_hint",
+            "disabled_reason",
+            "state",
+            "previous_signing_secret_expires_at",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"slug": {"required": False}}
 
     def get_endpoint_url(self, connector) -> str | None:
@@ -188,6 +206,14 @@ class ConnectorSerializer(serializers.ModelSerializer):
         if kind.has_token:
             shown |= {"endpoint_url", "token_hint"}
         return {key: value for key, value in data.items() if key in shown}
+
+    def validate_previous_signing_secret(self, value):
+        if value and value != secrets.MASK:
+            try:
+                secret_bytes(value)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc).capitalize() + ".") from None
+        return value
 
     def validate_kind(self, value):
         if self.instance and value != self.instance.kind:
@@ -234,7 +260,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         schema = validated_data.pop("schema", {"fields": []})
         headers = validated_data.pop("headers", [])
-        connector = Connector.objects.create(**validated_data)
+        previous = validated_data.pop("previous_signing_secret", "")
+        connector = Connector(**validated_data)
+        connector.set_previous_signing_secret(previous)
+        connector.save()
         connector.schema.replace_fields(schema["fields"])
         connector.replace_headers(headers)
         if connector.kind_class.has_token:
@@ -247,6 +276,9 @@ class ConnectorSerializer(serializers.ModelSerializer):
         headers = validated_data.pop("headers", None)
         if validated_data.get("signing_secret") == secrets.MASK:
             validated_data.pop("signing_secret")
+        previous = validated_data.pop("previous_signing_secret", secrets.MASK)
+        if previous != secrets.MASK:
+            connector.set_previous_signing_secret(previous)
         if validated_data.get("enabled") and not connector.enabled:
             # Re-enabled by a person: the reason it was switched off no longer holds.
             validated_data.update(disabled_reason="", failing_since=None)
@@ -266,6 +298,25 @@ def merge_masked(stored: dict, incoming: dict) -> dict:
         key: stored.get(key, "") if value == secrets.MASK else value
         for key, value in incoming.items()
     }
+
+
+class RotateSigningSecretSerializer(serializers.Serializer):
+    overlap_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=24 * 30,
+        help_text="How long the previous secret keeps signing too (default "
+        "SIGNING_SECRET_OVERLAP_HOURS, 24); 0 drops it at once.",
+    )
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    signing_secret = serializers.CharField(
+        read_only=True, help_text="Shown once; stored encrypted, never shown again."
+    )
+    previous_signing_secret_expires_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Until then the previous secret signs too."
+    )
 
 
 class TokenSerializer(serializers.Serializer):

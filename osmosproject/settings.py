@@ -139,6 +139,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # --- Secrets at rest ----------------------------------------------------------
 # Comma-separated Fernet keys, newest first; older ones still decrypt (rotation).
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+# After a signing secret is rotated, requests carry signatures by the old one too, this long.
+SIGNING_SECRET_OVERLAP_HOURS = env.int("SIGNING_SECRET_OVERLAP_HOURS", default=24)
 
 # --- Outbound HTTP -------------------------------------------------------------
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
