@@ -2,15 +2,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import authenticate
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
-from connectors.models import Connector
+from connectors.models import ApiToken, Connector
 from connectors.serializers import (
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
     ConnectorSerializer,
+    IssuedApiTokenSerializer,
     RotateSigningSecretSerializer,
     SigningSecretSerializer,
     TokenSerializer,
@@ -78,3 +85,55 @@ class ConnectorViewSet(viewsets.ModelViewSet):
                 }
             ).data
         )
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <key>` in the OpenAPI schema."""
+
+    target_class = "connectors.api_tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Token"
+        )
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Personal API tokens: issued with a username and password, listed and revoked by their owner."""
+
+    serializer_class = ApiTokenSerializer
+    throttle_scope = "tokens"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema has no user
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [permissions.AllowAny()]  # the password in the body is the credential
+        return [permissions.IsAuthenticated()]
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.action == "create" else super().get_throttles()
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: IssuedApiTokenSerializer})
+    def create(self, request, *args, **kwargs):
+        """Issue a token for the user whose password is given; the token is shown this once."""
+        form = ApiTokenCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None:
+            raise AuthenticationFailed("The username or password is wrong.")
+        days = data["expires_in_days"]
+        token, key = ApiToken.issue(
+            user, name=data["name"], expires_in=timedelta(days=days) if days else None
+        )
+        token.token = key
+        return Response(IssuedApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        # Revoked, not deleted: a client still sending it is told so, not just "invalid".
+        instance.revoke()

@@ -346,3 +346,7 @@ class Header(models.Model):
     @property
     def display_value(self) -> str:
         return secrets.mask(self.value) if self.secret else str(self.value)
+
+
+# Management API tokens live in their own module; imported here so Django finds the model.
+from connectors.api_tokens import ApiToken  # noqa: E402, F401

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from connectors import secrets
 from connectors.kinds import REGISTRY
-from connectors.models import Connector, FieldType
+from connectors.models import ApiToken, Connector, FieldType
 from connectors.schema import CoercionError, coerce
 from connectors.signing import secret_bytes
 
@@ -322,3 +322,34 @@ class SigningSecretSerializer(serializers.Serializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
     endpoint_url = serializers.CharField(read_only=True)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=3650,
+        help_text="Empty: the token does not expire.",
+    )
+
+
+class IssuedApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="Shown once; only its hash is stored. Send `Token <token>`."
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
     "connectors",
@@ -157,7 +156,8 @@ RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", default=30)
 # --- REST framework --------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`, keys stored hashed (connectors/api_tokens.py).
+        "connectors.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -168,6 +168,8 @@ REST_FRAMEWORK = {
         "ingest": INGEST_THROTTLE_RATE,
         "mailbox": env("MAILBOX_THROTTLE_RATE", default="6000/min"),
         "user": env("API_THROTTLE_RATE", default="6000/min"),
+        # POST /api/v1/tokens/ checks a password: few tries per client address.
+        "tokens": env("TOKEN_THROTTLE_RATE", default="20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
