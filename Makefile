@@ -54,7 +54,7 @@ bench: $(VENV)/.dev
 
 ## serve: production serving, DEBUG off: gunicorn (WEB_CONCURRENCY processes, default
 ## 2 x cores + 1, on BIND, default 127.0.0.1:$(PORT)) and the qcluster workers, until Ctrl-C.
-## Needs SECRET_KEY; see docs/deploy.md for running each tier on its own.
+## Needs SECRET_KEY and FIELD_ENCRYPTION_KEY (migrate stops at once without them); see docs/deploy.md for running each tier on its own.
 serve: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from connectors import secrets
-from connectors.models import Connector, Header, Schema, SchemaField
+from connectors.models import ApiToken, Connector, Header, Schema, SchemaField
 
 
 class HeaderForm(forms.ModelForm):
@@ -72,3 +72,22 @@ class SchemaAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         # Compiled validators are cached by the schema's updated_at.
         form.instance.save(update_fields=["updated_at"])
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by `drf_create_token` or POST /api/v1/tokens/ (the key is shown there
+    once); here they are seen and revoked."""
+
+    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "expires_at"]
+    list_filter = ["revoked_at"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        queryset.revoke()

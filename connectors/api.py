@@ -1,13 +1,27 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
+from datetime import timedelta
 
-from connectors.models import Connector
-from connectors.serializers import ConnectorSerializer, TokenSerializer
+from django.contrib.auth import authenticate
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from connectors.models import ApiToken, Connector
+from connectors.serializers import (
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    ConnectorSerializer,
+    IssuedApiTokenSerializer,
+    RotateSigningSecretSerializer,
+    SigningSecretSerializer,
+    TokenSerializer,
+)
 
 
 class ConnectorViewSet(viewsets.ModelViewSet):
@@ -44,3 +58,82 @@ class ConnectorViewSet(viewsets.ModelViewSet):
         token = connector.rotate_token()
         data = ConnectorSerializer(connector, context=self.get_serializer_context()).data
         return Response({"token": token, "endpoint_url": data["endpoint_url"]})
+
+    @extend_schema(request=RotateSigningSecretSerializer, responses=SigningSecretSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-signing-secret")
+    def rotate_signing_secret(self, request, pk=None):
+        """Issue a new signing secret (shown once). For `overlap_hours` (default 24) requests
+        carry signatures by the new and the previous secret, so receivers switch at leisure."""
+        connector = self.get_object()
+        if connector.kind != Connector.Kind.HTTP_DESTINATION:
+            raise ValidationError(
+                {
+                    "kind": f"A {connector.kind_class.label} signs nothing; only HTTP destinations do."
+                }
+            )
+        options = RotateSigningSecretSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        hours = options.validated_data.get("overlap_hours")
+        secret = connector.rotate_signing_secret(None if hours is None else timedelta(hours=hours))
+        return Response(
+            SigningSecretSerializer(
+                {
+                    "signing_secret": secret,
+                    "previous_signing_secret_expires_at": (
+                        connector.previous_signing_secret_expires_at
+                    ),
+                }
+            ).data
+        )
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <key>` in the OpenAPI schema."""
+
+    target_class = "connectors.api_tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Token"
+        )
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Personal API tokens: issued with a username and password, listed and revoked by their owner."""
+
+    serializer_class = ApiTokenSerializer
+    throttle_scope = "tokens"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema has no user
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [permissions.AllowAny()]  # the password in the body is the credential
+        return [permissions.IsAuthenticated()]
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.action == "create" else super().get_throttles()
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: IssuedApiTokenSerializer})
+    def create(self, request, *args, **kwargs):
+        """Issue a token for the user whose password is given; the token is shown this once."""
+        form = ApiTokenCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None:
+            raise AuthenticationFailed("The username or password is wrong.")
+        days = data["expires_in_days"]
+        token, key = ApiToken.issue(
+            user, name=data["name"], expires_in=timedelta(days=days) if days else None
+        )
+        token.token = key
+        return Response(IssuedApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        # Revoked, not deleted: a client still sending it is told so, not just "invalid".
+        instance.revoke()

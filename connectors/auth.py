@@ -23,7 +23,7 @@ from urllib.parse import quote_plus, urlencode
 import orjson
 
 from connectors import http
-from connectors.secrets import MASK
+from connectors.secrets import MASK, UNDECRYPTABLE, is_undecryptable
 
 AUTH_TYPES = ("none", "bearer", "basic", "api_key", "oauth2_client_credentials")
 SECRET_KEYS = {"token", "password", "value", "client_secret"}
@@ -163,6 +163,13 @@ def send_with_auth(
     timeout: float = http.DEFAULT_TIMEOUT,
 ) -> http.Response:
     """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once."""
+    if is_undecryptable(config) or any(map(is_undecryptable, (headers or {}).values())):
+        # Never send a request missing a secret the connector was configured with.
+        raise http.TransportError(
+            f"A stored secret {UNDECRYPTABLE}: restore the old key in FIELD_ENCRYPTION_KEY, "
+            "or enter the connector's secrets again.",
+            retryable=False,
+        )
 
     def attempt() -> http.Response:
         request_headers = dict(headers or {})

@@ -91,7 +91,10 @@ class HttpKind(ConnectorKind):
             errors["method"] = f"Use one of {', '.join(self.methods)}."
         if not 1 <= connector.timeout_seconds <= 300:
             errors["timeout_seconds"] = "Use a timeout between 1 and 300 seconds."
-        if connector.auth:
+        from connectors.secrets import is_undecryptable
+
+        # An undecryptable auth is kept as it is (shown as such) until entered again.
+        if connector.auth and not is_undecryptable(connector.auth):
             from connectors.auth import validate_auth
 
             try:
@@ -148,6 +151,7 @@ class HttpDestinationKind(HttpKind):
         "max_attempts",
         "initial_backoff_seconds",
         "signing_secret",
+        "previous_signing_secret_expires_at",
         "rate_limit_per_second",
         "max_concurrency",
         "disable_after_failing_days",

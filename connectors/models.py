@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -83,6 +85,10 @@ class SchemaField(models.Model):
         )
 
 
+# The connector's own encrypted columns (header values are encrypted in Header).
+SECRET_FIELDS = ("auth", "signing_secret", "previous_signing_secret")
+
+
 class ConnectorQuerySet(models.QuerySet):
     def sources(self):
         from connectors.kinds import SOURCE_KINDS
@@ -154,7 +160,9 @@ class Connector(models.Model):
     max_attempts = models.PositiveIntegerField(default=8)
     initial_backoff_seconds = models.PositiveIntegerField(default=10)
     signing_secret = secrets.EncryptedTextField(blank=True)
+    # During a rotation the old secret signs too, until this time (empty: until removed).
     previous_signing_secret = secrets.EncryptedTextField(blank=True)
+    previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
     rate_limit_per_second = models.FloatField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     disable_after_failing_days = models.PositiveIntegerField(default=5)
@@ -221,6 +229,75 @@ class Connector(models.Model):
     def check_token(self, token: str) -> bool:
         return secrets.token_matches(token, self.token_hash)
 
+    # --- signing secret ----------------------------------------------------------------
+    def rotate_signing_secret(self, overlap: timedelta | None = None) -> str:
+        """A new signing secret, returned once; the current one keeps signing for `overlap`
+        (SIGNING_SECRET_OVERLAP_HOURS by default), so receivers can switch without a gap."""
+        from connectors.signing import generate_secret
+
+        if overlap is None:
+            overlap = timedelta(hours=settings.SIGNING_SECRET_OVERLAP_HOURS)
+        current = self.signing_secret
+        keep = bool(current) and overlap > timedelta(0) and not secrets.is_undecryptable(current)
+        self.signing_secret = generate_secret()
+        self.set_previous_signing_secret(current if keep else "", overlap)
+        self.save(
+            update_fields=[
+                "signing_secret",
+                "previous_signing_secret",
+                "previous_signing_secret_expires_at",
+                "updated_at",
+            ]
+        )
+        return self.signing_secret
+
+    def set_previous_signing_secret(self, secret: str, overlap: timedelta | None = None) -> None:
+        if overlap is None:
+            overlap = timedelta(hours=settings.SIGNING_SECRET_OVERLAP_HOURS)
+        self.previous_signing_secret = secret
+        self.previous_signing_secret_expires_at = timezone.now() + overlap if secret else None
+
+    def signing_secrets(self) -> list[str]:
+        """The secrets that sign a request now: the current one, and the previous one during
+        its overlap. An expired previous secret is dropped here, lazily: no scheduled job."""
+        current = [self.signing_secret] if self.signing_secret else []
+        previous = self.previous_signing_secret
+        if not previous:
+            return current
+        expires_at = self.previous_signing_secret_expires_at
+        if expires_at is None or timezone.now() < expires_at:
+            return [*current, previous]
+        # Guarded on the expiry read, so a rotation that raced this keeps its new previous secret.
+        Connector.objects.filter(pk=self.pk, previous_signing_secret_expires_at=expires_at).update(
+            previous_signing_secret="", previous_signing_secret_expires_at=None
+        )
+        self.previous_signing_secret, self.previous_signing_secret_expires_at = "", None
+        return current
+
+    # --- secrets at rest ---------------------------------------------------------------
+    def undecryptable_secrets(self, headers=None) -> list[str]:
+        """The stored secrets no key of FIELD_ENCRYPTION_KEY opens (the key changed), by name.
+
+        Only columns already loaded are looked at; `headers` spares a query when the caller
+        has them.
+        """
+        loaded = self.__dict__
+        names = [name for name in SECRET_FIELDS if secrets.is_undecryptable(loaded.get(name))]
+        rows = self.headers.all() if headers is None else headers
+        names += [f"header {h.name}" for h in rows if secrets.is_undecryptable(h.value)]
+        return names
+
+    def pause_for_undecryptable(self, names: list[str]) -> str:
+        """Stop using the connector: sending without its secrets would fail, or worse, leak less
+        than intended. Its deliveries wait until it is enabled again. The reason, for errors."""
+        reason = (
+            f"Paused: {', '.join(names)} {secrets.UNDECRYPTABLE}. Restore the old key in "
+            "FIELD_ENCRYPTION_KEY, or enter the secrets again, then enable the connector."
+        )
+        Connector.objects.filter(pk=self.pk).update(enabled=False, disabled_reason=reason[:500])
+        self.enabled, self.disabled_reason = False, reason[:500]
+        return reason
+
     # --- headers -------------------------------------------------------------------
     def header_dict(self) -> dict[str, str]:
         return {h.name: h.value for h in self.headers.all()}
@@ -236,7 +313,8 @@ class Connector(models.Model):
         rows = []
         for i, header in enumerate(headers):
             value = header.get("value", "")
-            if value == secrets.MASK:
+            # What the page showed for a secret (masked or undecryptable), sent back unchanged.
+            if value in (secrets.MASK, secrets.UNDECRYPTABLE):
                 value = kept.get(header["name"].lower(), "")
             rows.append(
                 Header(
@@ -267,4 +345,8 @@ class Header(models.Model):
 
     @property
     def display_value(self) -> str:
-        return secrets.mask(self.value) if self.secret else self.value
+        return secrets.mask(self.value) if self.secret else str(self.value)
+
+
+# Management API tokens live in their own module; imported here so Django finds the model.
+from connectors.api_tokens import ApiToken  # noqa: E402, F401

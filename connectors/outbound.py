@@ -110,6 +110,9 @@ def render_request(
     decoding and encoding it again.
     """
     header_rows = list(connector.headers.all())
+    undecryptable = connector.undecryptable_secrets(header_rows)
+    if undecryptable:
+        raise RenderError(connector.pause_for_undecryptable(undecryptable))
     batched = connector.batch_size > 1
     templated = bool(connector.body_template) or any(
         is_template(text) for text in (connector.url, *(row.value for row in header_rows))
@@ -135,7 +138,7 @@ def render_request(
         _replace_header(headers, row.name, value)
     body = raw_body or _render_body(connector, records, contexts, headers, batched)
     headers["Idempotency-Key"] = idempotency_key
-    secrets = [s for s in (connector.signing_secret, connector.previous_signing_secret) if s]
+    secrets = connector.signing_secrets()
     if secrets:
         try:
             headers.update(signing.signature_headers(secrets, idempotency_key, body, now=now))

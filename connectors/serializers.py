@@ -8,8 +8,9 @@ from rest_framework import serializers
 
 from connectors import secrets
 from connectors.kinds import REGISTRY
-from connectors.models import Connector, FieldType
+from connectors.models import ApiToken, Connector, FieldType
 from connectors.schema import CoercionError, coerce
+from connectors.signing import secret_bytes
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 FIELD_NAME = re.compile(r"^[^.\s][^.]*(\.[^.]+)*$")
@@ -113,7 +114,19 @@ class ConnectorSerializer(serializers.ModelSerializer):
     pagination = serializers.DictField(required=False)
     schedule = serializers.DictField(required=False)
     signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    previous_signing_secret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Also signs until previous_signing_secret_expires_at "
+        "(SIGNING_SECRET_OVERLAP_HOURS from now); empty removes it. "
+        "POST rotate-signing-secret/ does both at once.",
+    )
     has_signing_secret = serializers.SerializerMethodField()
+    undecryptable_secrets = serializers.SerializerMethodField(
+        help_text="Stored secrets that cannot be decrypted: the encryption key changed. "
+        "The connector is paused until they are entered again or the key restored."
+    )
     endpoint_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -137,7 +150,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "max_attempts",
             "initial_backoff_seconds",
             "signing_secret",
+            "previous_signing_secret",
+            "previous_signing_secret_expires_at",
             "has_signing_secret",
+            "undecryptable_secrets",
             "rate_limit_per_second",
             "max_concurrency",
             "disable_after_failing_days",
@@ -151,7 +167,14 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "primary_key",
             "state",
         ]
-        read_only_fields = ["token_hint", "disabled_reason", "state", "created_at", "updated_at"]
+        read_only_fields = [
+            "token_hint",
+            "disabled_reason",
+            "state",
+            "previous_signing_secret_expires_at",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"slug": {"required": False}}
 
     def get_endpoint_url(self, connector) -> str | None:
@@ -165,15 +188,32 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def get_has_signing_secret(self, connector) -> bool:
         return bool(connector.signing_secret)
 
+    def get_undecryptable_secrets(self, connector) -> list[str]:
+        return [f"{name} {secrets.UNDECRYPTABLE}" for name in connector.undecryptable_secrets()]
+
     def to_representation(self, connector):
         data = super().to_representation(connector)
         kind = REGISTRY[connector.kind]
         shown = {*COMMON_FIELDS, *kind.fields}
         if kind.name.startswith("http_"):
-            shown |= {"headers", "has_signing_secret", "disabled_reason", "state"}
+            shown |= {
+                "headers",
+                "has_signing_secret",
+                "undecryptable_secrets",
+                "disabled_reason",
+                "state",
+            }
         if kind.has_token:
             shown |= {"endpoint_url", "token_hint"}
         return {key: value for key, value in data.items() if key in shown}
+
+    def validate_previous_signing_secret(self, value):
+        if value and value != secrets.MASK:
+            try:
+                secret_bytes(value)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc).capitalize() + ".") from None
+        return value
 
     def validate_kind(self, value):
         if self.instance and value != self.instance.kind:
@@ -220,7 +260,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         schema = validated_data.pop("schema", {"fields": []})
         headers = validated_data.pop("headers", [])
-        connector = Connector.objects.create(**validated_data)
+        previous = validated_data.pop("previous_signing_secret", "")
+        connector = Connector(**validated_data)
+        connector.set_previous_signing_secret(previous)
+        connector.save()
         connector.schema.replace_fields(schema["fields"])
         connector.replace_headers(headers)
         if connector.kind_class.has_token:
@@ -233,6 +276,9 @@ class ConnectorSerializer(serializers.ModelSerializer):
         headers = validated_data.pop("headers", None)
         if validated_data.get("signing_secret") == secrets.MASK:
             validated_data.pop("signing_secret")
+        previous = validated_data.pop("previous_signing_secret", secrets.MASK)
+        if previous != secrets.MASK:
+            connector.set_previous_signing_secret(previous)
         if validated_data.get("enabled") and not connector.enabled:
             # Re-enabled by a person: the reason it was switched off no longer holds.
             validated_data.update(disabled_reason="", failing_since=None)
@@ -246,12 +292,64 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
 def merge_masked(stored: dict, incoming: dict) -> dict:
     """A secret sent back masked keeps its stored value, so forms can round-trip settings."""
+    if incoming == {"type": secrets.UNDECRYPTABLE}:
+        return stored
     return {
         key: stored.get(key, "") if value == secrets.MASK else value
         for key, value in incoming.items()
     }
 
 
+class RotateSigningSecretSerializer(serializers.Serializer):
+    overlap_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=24 * 30,
+        help_text="How long the previous secret keeps signing too (default "
+        "SIGNING_SECRET_OVERLAP_HOURS, 24); 0 drops it at once.",
+    )
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    signing_secret = serializers.CharField(
+        read_only=True, help_text="Shown once; stored encrypted, never shown again."
+    )
+    previous_signing_secret_expires_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Until then the previous secret signs too."
+    )
+
+
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
     endpoint_url = serializers.CharField(read_only=True)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=3650,
+        help_text="Empty: the token does not expire.",
+    )
+
+
+class IssuedApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(
+        read_only=True, help_text="Shown once; only its hash is stored. Send `Token <token>`."
+    )
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields

@@ -1,4 +1,5 @@
-"""The connector pages of the web UI: the list, the kind picker, the forms, token rotation.
+"""The connector pages of the web UI: the list, the kind picker, the forms, token and signing
+secret rotation.
 
 Views are glue: a form or a model method does the work. Like the rest of this app, they
 import nothing from the apps above it: a connector's own page, which shows its runs, backlog
@@ -25,6 +26,7 @@ from connectors.kinds import REGISTRY
 from connectors.models import Connector
 from connectors.schema import infer_schema
 from connectors.serializers import ConnectorSerializer
+from connectors.templatetags.connector_secrets import signing_secret_key
 
 # Who calls whom x source or destination: the 2x2 the picker shows.
 PICKER = [
@@ -134,6 +136,22 @@ def connector_rotate_token(request, pk: int):
         raise PermissionDenied
     request.session[token_key(connector)] = connector.rotate_token()
     messages.success(request, "A new token was issued; the old one no longer works.")
+    return redirect("ui:connector", pk=pk)
+
+
+@staff_required
+@require_POST
+def connector_rotate_signing_secret(request, pk: int):
+    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.HTTP_DESTINATION)
+    # Kept in the session for the one page view that shows it (templatetags.connector_secrets).
+    request.session[signing_secret_key(connector)] = connector.rotate_signing_secret()
+    if connector.previous_signing_secret_expires_at:
+        until = f"{connector.previous_signing_secret_expires_at:%Y-%m-%d %H:%M} UTC"
+        messages.success(
+            request, f"A new signing secret was issued; until {until} the old one signs too."
+        )
+    else:
+        messages.success(request, "A signing secret was issued.")
     return redirect("ui:connector", pk=pk)
 
 

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
     "connectors",
@@ -139,6 +138,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # --- Secrets at rest ----------------------------------------------------------
 # Comma-separated Fernet keys, newest first; older ones still decrypt (rotation).
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+# After a signing secret is rotated, requests carry signatures by the old one too, this long.
+SIGNING_SECRET_OVERLAP_HOURS = env.int("SIGNING_SECRET_OVERLAP_HOURS", default=24)
 
 # --- Outbound HTTP -------------------------------------------------------------
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
@@ -155,7 +156,8 @@ RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", default=30)
 # --- REST framework --------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`, keys stored hashed (connectors/api_tokens.py).
+        "connectors.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -166,6 +168,8 @@ REST_FRAMEWORK = {
         "ingest": INGEST_THROTTLE_RATE,
         "mailbox": env("MAILBOX_THROTTLE_RATE", default="6000/min"),
         "user": env("API_THROTTLE_RATE", default="6000/min"),
+        # POST /api/v1/tokens/ checks a password: few tries per client address.
+        "tokens": env("TOKEN_THROTTLE_RATE", default="20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

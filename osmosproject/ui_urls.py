@@ -31,6 +31,11 @@ urlpatterns = [
         name="connector_rotate_token",
     ),
     path(
+        "connectors/<int:pk>/rotate-signing-secret/",
+        connectors.connector_rotate_signing_secret,
+        name="connector_rotate_signing_secret",
+    ),
+    path(
         "connectors/<int:pk>/sample/",
         connector_pages.connector_post_sample,
         name="connector_post_sample",

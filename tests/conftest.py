@@ -6,8 +6,9 @@ import shutil
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from connectors.api_tokens import ApiToken
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def bob(db) -> User:
 @pytest.fixture
 def api(alice) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(alice)[1]}")
     return client
 
 

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -61,6 +62,10 @@ def xdist_index() -> int:
     return int(worker.removeprefix("gw") or 0)
 
 
+# One key for every server and worker of this test process: they read each other's secrets.
+FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
 def process_env(db_url: str, redis_url: str = "", **extra: str) -> dict[str, str]:
     """Production settings for a server or a worker, reachable over plain HTTP on 127.0.0.1."""
     env = {
@@ -78,6 +83,7 @@ def process_env(db_url: str, redis_url: str = "", **extra: str) -> dict[str, str
         TESTING="False",
         Q_SYNC="False",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
         SECURE_SSL_REDIRECT="False",
         # Receivers in tests and benchmarks listen on 127.0.0.1.
         ALLOW_PRIVATE_DESTINATIONS="True",

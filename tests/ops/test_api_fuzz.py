@@ -13,10 +13,10 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from connectors.api_tokens import ApiToken
 from osmosproject.wsgi import application
 
 EXAMPLES_PER_OPERATION = 15
@@ -26,7 +26,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 
 @pytest.fixture
 def staff_token(alice) -> str:
-    return Token.objects.create(user=alice).key
+    return ApiToken.issue(alice)[1]
 
 
 @pytest.fixture(autouse=True)

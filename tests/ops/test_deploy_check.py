@@ -8,16 +8,20 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 
 ROOT = django_settings.BASE_DIR
+FIELD_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PYTEST", "TESTING", "DEBUG", "SECRET_KEY", "DJANGO_"))
+        if not k.startswith(
+            ("PYTEST", "TESTING", "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DJANGO_")
+        )
     }
     return subprocess.run(
         args,
@@ -35,9 +39,33 @@ def test_it_passes_check_deploy_with_debug_off():
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DEBUG="False",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+def test_it_refuses_to_run_without_field_encryption_key_with_debug_off():
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        DEBUG="False",
+        SECRET_KEY=secrets.token_urlsafe(50),
+    )
+    assert result.returncode != 0
+    assert "superconnector.E001" in result.stderr
+    assert "FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_application_does_not_boot_without_field_encryption_key():
+    result = run(
+        [sys.executable, "-c", "import osmosproject.wsgi"],
+        DEBUG="False",
+        SECRET_KEY=secrets.token_urlsafe(50),
+    )
+    assert result.returncode != 0
+    assert "Set FIELD_ENCRYPTION_KEY" in result.stderr
 
 
 @pytest.mark.slow
@@ -59,5 +87,6 @@ def test_the_gunicorn_configuration_loads_the_application():
         ],
         DEBUG="False",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
     )
     assert result.returncode == 0, result.stdout + result.stderr

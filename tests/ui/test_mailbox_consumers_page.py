@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.db import transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from connectors.api_tokens import ApiToken
 from mailbox.models import ConsumerCursor, append_records
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -160,7 +160,7 @@ def test_the_api_answers_404_for_what_is_not_a_mailbox(api, orders, outbox):
 def test_the_api_refuses_users_without_staff_rights(bob, anonymous, outbox):
     ConsumerCursor.register(outbox, "billing")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bob).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(bob)[1]}")
 
     assert client.get(f"/api/v1/connectors/{outbox.pk}/consumers/").status_code == 403
     assert client.delete(f"/api/v1/connectors/{outbox.pk}/consumers/billing/").status_code == 403

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connectors.models import Connector, Header
+from connectors.secrets import is_undecryptable
 
 # Every column stored with connectors.secrets' Fernet fields.
 ENCRYPTED_FIELDS = {
@@ -43,13 +44,13 @@ def reencrypt_model(model, fields: list[str], batch_size: int = BATCH_SIZE) -> i
     while True:
         with transaction.atomic():
             rows = model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", *fields)
-            try:
-                batch = list(rows[:batch_size])
-            except ValueError as exc:
+            batch = list(rows[:batch_size])
+            if any(is_undecryptable(getattr(row, field)) for row in batch for field in fields):
                 raise CommandError(
-                    f"{model.__name__} after id {last_pk}: {exc} Add the key it was "
-                    "encrypted with to FIELD_ENCRYPTION_KEY (after the new one) and run again."
-                ) from exc
+                    f"{model.__name__} after id {last_pk}: a stored secret cannot be decrypted "
+                    "with FIELD_ENCRYPTION_KEY. Add the key it was encrypted with to "
+                    "FIELD_ENCRYPTION_KEY (after the new one) and run again."
+                )
             if not batch:
                 return rewritten
             model.objects.bulk_update(batch, fields)
