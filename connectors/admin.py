@@ -50,7 +50,7 @@ class ConnectorAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    exclude = ["token_hash", "auth", "signing_secret", "previous_signing_secret"]
+    exclude = ["token_hash", "auth", "signing_secret", "previous_signing_secret", "verification"]
     inlines = [HeaderInline]
     actions = ["disable", "enable"]
 

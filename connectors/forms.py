@@ -451,7 +451,8 @@ def initial_from(connector: Connector) -> dict:
     initial = {
         field.name: getattr(connector, field.name)
         for field in Connector._meta.concrete_fields
-        if field.name not in ("auth", "signing_secret", "previous_signing_secret", "schema")
+        if field.name
+        not in ("auth", "signing_secret", "previous_signing_secret", "verification", "schema")
     }
     initial["schema_json"] = json.dumps(SchemaSerializer(connector.schema).data)
     initial["headers_json"] = json.dumps(

@@ -14,6 +14,7 @@ from croniter import croniter
 
 from connectors.templating import TemplateError, compile_template
 from connectors.throttling import is_valid_rate
+from connectors.verification import InvalidVerification, clean_verification
 
 PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
@@ -49,14 +50,18 @@ class IngestEndpointKind(ConnectorKind):
     has_token = True
     calls = "Your system calls us"
     summary = "We give you a secure URL; your system POSTs records (JSON, NDJSON or CSV) to it."
-    fields = ("all_or_nothing", "drop_unknown_fields", "throttle_rate")
+    fields = ("all_or_nothing", "drop_unknown_fields", "throttle_rate", "verification")
 
-    def clean(self, connector, field_names: set[str]) -> dict[str, str]:
-        errors = {}
+    def clean(self, connector, field_names: set[str]) -> dict:
+        errors: dict = {}
         if connector.throttle_rate and not is_valid_rate(connector.throttle_rate):
             errors["throttle_rate"] = (
                 "Use a number of requests per second, minute, hour or day, e.g. 600/min."
             )
+        try:
+            connector.verification = clean_verification(connector.verification)
+        except InvalidVerification as exc:
+            errors["verification"] = {exc.field or "non_field_errors": exc.message}
         return errors
 
 

@@ -143,6 +143,9 @@ class Connector(models.Model):
     throttle_rate = models.CharField(
         max_length=20, blank=True, help_text="Requests allowed, e.g. 600/min (empty: the default)."
     )
+    # How a sender proves itself (connectors.verification): scheme and secrets, encrypted
+    # whole; empty means the default, the endpoint token.
+    verification = secrets.EncryptedJSONField(blank=True, default=dict)
 
     # mailbox
     retention_days = models.PositiveIntegerField(default=7)
@@ -297,6 +300,18 @@ class Connector(models.Model):
         Connector.objects.filter(pk=self.pk).update(enabled=False, disabled_reason=reason[:500])
         self.enabled, self.disabled_reason = False, reason[:500]
         return reason
+
+    def verify_sender(self, headers, raw_body: bytes, now, query=None):
+        """Check a request to this ingest endpoint against its `verification` setting.
+
+        Returns `Verified` (with the event id to de-duplicate on, if any); raises
+        `VerificationFailed`, whose reason is fit for the 401 answer.
+        """
+        from connectors.verification import verify
+
+        return verify(
+            self.verification, headers, raw_body, now, query=query, check_token=self.check_token
+        )
 
     # --- headers -------------------------------------------------------------------
     def header_dict(self) -> dict[str, str]:

@@ -11,6 +11,8 @@ from connectors.kinds import REGISTRY
 from connectors.models import ApiToken, Connector, FieldType
 from connectors.schema import CoercionError, coerce
 from connectors.signing import secret_bytes
+from connectors.verification import InvalidVerification, mask_verification
+from connectors.verification import merge_masked as merge_masked_verification
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 FIELD_NAME = re.compile(r"^[^.\s][^.]*(\.[^.]+)*$")
@@ -105,10 +107,18 @@ class MaskedAuthField(serializers.DictField):
         return mask_auth(value) if value else {}
 
 
+class VerificationField(serializers.DictField):
+    """How the sender of an ingest endpoint proves itself: written whole, shown masked."""
+
+    def to_representation(self, value):
+        return mask_verification(value)
+
+
 class ConnectorSerializer(serializers.ModelSerializer):
     schema = SchemaSerializer(required=False)
     headers = HeaderSerializer(many=True, required=False)
     auth = MaskedAuthField(required=False)
+    verification = VerificationField(required=False, allow_null=True)
     # Objects, never null or other JSON: the kinds read them as mappings.
     variables = serializers.DictField(required=False)
     pagination = serializers.DictField(required=False)
@@ -139,6 +149,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "all_or_nothing",
             "drop_unknown_fields",
             "throttle_rate",
+            "verification",
             "retention_days",
             "url",
             "method",
@@ -237,10 +248,20 @@ class ConnectorSerializer(serializers.ModelSerializer):
             for field in self.instance._meta.concrete_fields:
                 setattr(probe, field.attname, getattr(self.instance, field.attname))
         for key, value in attrs.items():
-            if key not in ("schema", "headers", "auth"):
+            if key not in ("schema", "headers", "auth", "verification"):
                 setattr(probe, key, value)
         if "auth" in attrs:
             probe.auth = merge_masked(self.instance.auth if self.instance else {}, attrs["auth"])
+        if kind_name != Connector.Kind.INGEST_ENDPOINT:
+            attrs.pop("verification", None)
+        elif "verification" in attrs:
+            stored = self.instance.verification if self.instance else {}
+            try:
+                probe.verification = merge_masked_verification(stored, attrs["verification"])
+            except InvalidVerification as exc:
+                raise serializers.ValidationError(
+                    {"verification": {exc.field: exc.message}}
+                ) from None
         if "schema" in attrs:
             field_names = {f["name"] for f in attrs["schema"]["fields"]}
         elif self.instance:
@@ -251,7 +272,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         # The kind may normalise values (default method, filled pagination).
-        for key in ("method", "pagination", "schedule", "auth"):
+        for key in ("method", "pagination", "schedule", "auth", "verification"):
             if key in attrs or not self.instance:
                 attrs[key] = getattr(probe, key)
         return attrs

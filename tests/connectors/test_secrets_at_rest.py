@@ -36,11 +36,21 @@ def test_the_secret_is_not_in_the_database_file(settings):
     connector.auth = {"type": "bearer", "token": "auth-needle-43"}
     connector.signing_secret = "whsec_c2lnbmluZy1uZWVkbGUtNDQ="
     connector.save()
+    Connector.objects.create(
+        name="In",
+        kind="ingest_endpoint",
+        verification={"scheme": "github", "secret": "verification-needle-45"},
+    )
     connection.close()
     path = settings.DATABASES["default"]["NAME"]
     sqlite3.connect(path).execute("PRAGMA wal_checkpoint(FULL)").fetchall()
     raw = Path(path).read_bytes()
-    for needle in (b"plaintext-needle-42", b"auth-needle-43", b"c2lnbmluZy1uZWVkbGUtNDQ"):
+    for needle in (
+        b"plaintext-needle-42",
+        b"auth-needle-43",
+        b"c2lnbmluZy1uZWVkbGUtNDQ",
+        b"verification-needle-45",
+    ):
         assert needle not in raw
 
 

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from connectors.verification import (
+    InvalidVerification,
+    VerificationFailed,
+    clean_verification,
+    sign_example,
+    verify,
+)
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+BODY = b'{"type": "order.paid", "id": "ord_1"}'
+NOW = 1_700_000_000
+CONFIG = clean_verification({"scheme": "standard_webhooks", "secret": SECRET})
+
+
+def signed(secret=SECRET, msg_id="msg_2LhcPJ8OL8vWxSqGcTtqPVE3", timestamp=NOW, body=BODY):
+    """Headers signed by the Standard Webhooks reference library."""
+    when = datetime.fromtimestamp(timestamp, tz=UTC)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": Webhook(secret).sign(msg_id, when, body.decode()),
+    }
+
+
+def rejection(config, headers, body=BODY, now=NOW) -> str:
+    with pytest.raises(VerificationFailed) as caught:
+        verify(config, headers, body, now)
+    assert SECRET not in caught.value.reason
+    assert signed()["webhook-signature"][3:] not in caught.value.reason
+    return caught.value.reason
+
+
+def test_it_accepts_the_reference_librarys_signature_and_gives_the_message_id():
+    verified = verify(CONFIG, signed(), BODY, NOW)
+
+    assert verified.scheme == "standard_webhooks"
+    assert verified.event_id == "msg_2LhcPJ8OL8vWxSqGcTtqPVE3"
+
+
+def test_the_reference_library_accepts_its_example_headers():
+    headers = sign_example(CONFIG, BODY, NOW)
+
+    assert (
+        Webhook(SECRET).sign(
+            headers["webhook-id"], datetime.fromtimestamp(NOW, tz=UTC), BODY.decode()
+        )
+        == headers["webhook-signature"]
+    )
+
+
+def test_any_signature_of_the_list_may_match():
+    headers = signed()
+    headers["webhook-signature"] = f"v1a,c2lnbmF0dXJl v1,{'A' * 44} {headers['webhook-signature']}"
+
+    assert verify(CONFIG, headers, BODY, NOW).scheme == "standard_webhooks"
+
+
+def test_svix_named_headers_are_read_too():
+    headers = {key.replace("webhook-", "svix-"): value for key, value in signed().items()}
+
+    assert verify(CONFIG, headers, BODY, NOW).event_id == "msg_2LhcPJ8OL8vWxSqGcTtqPVE3"
+
+
+def test_a_secret_without_the_whsec_prefix_is_the_same_secret():
+    bare = clean_verification(
+        {"scheme": "standard_webhooks", "secret": SECRET.removeprefix("whsec_")}
+    )
+
+    assert verify(bare, signed(), BODY, NOW).scheme == "standard_webhooks"
+
+
+def test_it_rejects_a_tampered_body():
+    assert rejection(CONFIG, signed(), BODY.replace(b"paid", b"void")) == "signature does not match"
+
+
+def test_it_rejects_a_signature_made_with_another_secret():
+    other = signed(secret="whsec_" + "b3RoZXItc2VjcmV0LWtleQ==")
+
+    assert rejection(CONFIG, other) == "signature does not match"
+
+
+def test_it_rejects_a_changed_message_id():
+    headers = {**signed(), "webhook-id": "msg_other"}
+
+    assert rejection(CONFIG, headers) == "signature does not match"
+
+
+def test_it_rejects_a_stale_timestamp():
+    assert rejection(CONFIG, signed(timestamp=NOW - 301)) == "timestamp too old (more than 300 s)"
+
+
+def test_it_rejects_a_timestamp_in_the_future():
+    assert rejection(CONFIG, signed(timestamp=NOW + 301)) == (
+        "timestamp in the future (more than 300 s ahead)"
+    )
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_it_says_which_header_is_missing(missing):
+    headers = signed()
+    del headers[missing]
+
+    assert rejection(CONFIG, headers) == f"no {missing} header"
+
+
+def test_it_rejects_malformed_headers():
+    assert rejection(CONFIG, {**signed(), "webhook-timestamp": "now"}) == (
+        "malformed webhook-timestamp header (not a Unix time)"
+    )
+    assert rejection(CONFIG, {**signed(), "webhook-signature": "v2,abc"}) == (
+        "no v1 signature in the webhook-signature header"
+    )
+
+
+def test_the_previous_secret_verifies_during_a_rotation():
+    rotated = clean_verification(
+        {
+            "scheme": "standard_webhooks",
+            "secret": "whsec_bmV3LXNlY3JldC1rZXktMjAyNA==",
+            "previous_secret": SECRET,
+        }
+    )
+
+    assert verify(rotated, signed(), BODY, NOW).by_previous_secret
+    assert not verify(rotated, sign_example(rotated, BODY, NOW), BODY, NOW).by_previous_secret
+
+
+def test_a_secret_that_is_not_base64_is_refused_naming_the_field():
+    with pytest.raises(InvalidVerification) as caught:
+        clean_verification({"scheme": "standard_webhooks", "secret": "whsec_not base64!"})
+
+    assert caught.value.field == "secret"
+    assert "base64" in caught.value.message
+    assert "not base64!" not in str(caught.value)
