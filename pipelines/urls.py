@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from pipelines.config.api import ConfigApplyView, ConfigExportView
 from pipelines.delivery.api import DeliveryViewSet
 from pipelines.ingest.views import IngestView
 from pipelines.mapping.api import PipelineViewSet
@@ -22,6 +23,8 @@ pull_router.register("connectors", ConnectorTestReadViewSet, basename="connector
 
 urlpatterns = [
     path("ingest/<slug:slug>/", IngestView.as_view(), name="ingest"),
+    path("config/export/", ConfigExportView.as_view(), name="config-export"),
+    path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
     *router.urls,
     *pull_router.urls,
 ]

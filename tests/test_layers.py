@@ -20,7 +20,13 @@ LAYERS = [
     {"mailbox"},
     {"pipelines.mapping"},
     {"pipelines.runs"},
-    {"pipelines.ingest", "pipelines.delivery", "pipelines.pull", "pipelines.uploads"},
+    {
+        "pipelines.ingest",
+        "pipelines.delivery",
+        "pipelines.pull",
+        "pipelines.uploads",
+        "pipelines.config",
+    },
     # The app's own modules: its model registry, admin, URLs, cross-flow pages, the demo.
     {"pipelines"},
     {"osmosproject"},

@@ -1,0 +1,72 @@
+"""The configuration file through the management API: export, and apply with a plan first."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines.config.apply import apply
+from pipelines.config.document import DocumentError, dump, parse
+from pipelines.config.export import export_workspace
+
+
+class ConfigExportView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("connector", str, many=True, description="Only these slugs."),
+        ],
+        responses={(200, "application/yaml"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        """The workspace (or the connectors named) as a YAML configuration file."""
+        slugs = request.query_params.getlist("connector") or None
+        response = HttpResponse(dump(export_workspace(slugs)), content_type="application/yaml")
+        name = slugs[0] if slugs and len(slugs) == 1 else "workspace"
+        response["Content-Disposition"] = f'attachment; filename="{name}.yaml"'
+        return response
+
+
+class ApplyRequest(serializers.Serializer):
+    document = serializers.CharField(trim_whitespace=False, help_text="YAML or JSON text.")
+    dry_run = serializers.BooleanField(default=False)
+    prune = serializers.BooleanField(default=False)
+
+
+class ConfigApplyView(APIView):
+    @extend_schema(
+        request=ApplyRequest,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: inline_serializer(
+                "ConfigProblems",
+                {
+                    "detail": serializers.CharField(),
+                    "problems": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+        },
+    )
+    def post(self, request):
+        """Apply a configuration file, all or nothing; `dry_run` returns the plan only."""
+        body = ApplyRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            plan = apply(
+                parse(body.validated_data["document"]),
+                dry_run=body.validated_data["dry_run"],
+                prune=body.validated_data["prune"],
+            )
+        except DocumentError as exc:
+            problems = [
+                {"where": where, "line": line, "message": message}
+                for where, line, message in exc.problems
+            ]
+            return Response(
+                {"detail": "Nothing was changed.", "problems": problems},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(plan.as_dict())
