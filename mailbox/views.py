@@ -10,7 +10,6 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.models import Connector
+from connectors.parsers import JSONParser
 from connectors.throttling import MailboxRateThrottle
 from mailbox.cursors import InvalidCursor, decode_cursor, encode_cursor
 from mailbox.models import ConsumerCursor, MailboxRecord
