@@ -13,6 +13,7 @@ Filters and globals are an allow-list of what a no-code user needs.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -75,6 +76,23 @@ class RenderBudget:
     @property
     def remaining(self) -> float:
         return self.ms / 1000 - self.spent
+
+
+_batch: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar(
+    "template_batch_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def batch_budget(ms: float) -> Iterator[RenderBudget]:
+    """Every render inside the block (that is given no budget of its own) spends from one
+    ``RenderBudget`` of ``ms``: a caller bounds a batch without passing it to each render."""
+    budget = RenderBudget(ms)
+    token = _batch.set(budget)
+    try:
+        yield budget
+    finally:
+        _batch.reset(token)
 
 
 @dataclass
@@ -502,9 +520,11 @@ class CompiledTemplate:
         """Render over ``context``; any failure (undefined in strict mode, a refused
         attribute, a value too large, too slow, a filter given a bad value) is a TemplateError.
 
-        ``budget``, when given, is the time left to a batch of renders; this one spends from it.
+        ``budget``, when given (or set by ``batch_budget``), is the time left to a batch of
+        renders; this one spends from it.
         """
         started = time.monotonic()
+        budget = budget or _batch.get()
         per_render = settings.TEMPLATE_RENDER_BUDGET_MS / 1000
         reason = f"the template took longer than {settings.TEMPLATE_RENDER_BUDGET_MS:g} ms"
         if budget is not None and budget.remaining < per_render:

@@ -11,7 +11,9 @@ from connectors.templating import (
     RenderBudget,
     TemplateError,
     TemplateTimeout,
+    batch_budget,
     compile_template,
+    render_template,
 )
 
 # About 90,000 loop turns: inside the loop allowance, and far slower than 20 ms.
@@ -102,3 +104,15 @@ def test_only_the_time_spent_rendering_counts_against_a_batch_budget():
         time.sleep(0.03)  # work between renders (the database, the network) is not template time
         assert template.render({"a": "x"}, budget) == "X"
     assert budget.spent < 0.05
+
+
+def test_a_batch_budget_can_be_set_around_renders_that_do_not_pass_it(settings):
+    settings.TEMPLATE_RENDER_BUDGET_MS = 10_000
+    with (
+        batch_budget(50) as budget,
+        pytest.raises(TemplateTimeout, match="this batch took longer than 50 ms"),
+    ):
+        for _ in range(100):
+            render_template(SLOW, {})
+    assert budget.spent < 1
+    assert render_template("{{ a }}", {"a": 1}) == "1"  # outside the block: no batch budget
