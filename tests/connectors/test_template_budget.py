@@ -16,6 +16,9 @@ from connectors.templating import (
     render_template,
 )
 
+# Unbounded, these templates would run for minutes or hours; a bounded one stops within its
+# budget plus one operation. Loose, because test machines are shared and sometimes slow.
+SECONDS = 5
 # About 90,000 loop turns: inside the loop allowance, and far slower than 20 ms.
 SLOW = "{% for i in range(10000) %}{% for j in range(9) %}{% endfor %}{% endfor %}"
 
@@ -37,14 +40,14 @@ def test_it_stops_a_render_that_takes_longer_than_the_budget(settings):
     message, elapsed, error = timed(SLOW)
     assert message == "the template took longer than 20 ms"
     assert isinstance(error, TemplateTimeout)
-    assert elapsed < 1
+    assert elapsed < SECONDS
 
 
 def test_it_stops_the_reviewed_template_in_well_under_a_second():
     text = "{% for i in range(100000) %}{{ range(100000)|sort|length }}{% endfor %}"
     message, elapsed, _ = timed(text)
     assert message == f"range() gives at most {MAX_RANGE} numbers"
-    assert elapsed < 1
+    assert elapsed < SECONDS
 
 
 def test_it_stops_a_loop_of_sorts_by_time_or_items():
@@ -55,7 +58,7 @@ def test_it_stops_a_loop_of_sorts_by_time_or_items():
         "the template took longer than 200 ms",
         "the template's filters go through more than 100000 items",
     )
-    assert elapsed < 1
+    assert elapsed < SECONDS
 
 
 @pytest.mark.parametrize(
@@ -71,7 +74,7 @@ def test_it_stops_a_loop_of_sorts_by_time_or_items():
 def test_it_refuses_filters_over_a_huge_list_before_walking_it(text):
     message, elapsed, _ = timed(text, {"items": list(range(200_000))})
     assert message == "the template's filters go through more than 100000 items"
-    assert elapsed < 1
+    assert elapsed < SECONDS
 
 
 def test_it_still_sorts_a_list_of_a_reasonable_size():
@@ -87,7 +90,7 @@ def test_a_batch_budget_bounds_many_renders(settings):
         for _ in range(100):
             template.render({}, budget)
     assert str(error.value) == "the templates of this batch took longer than 50 ms in all"
-    assert budget.spent < 1
+    assert budget.spent < SECONDS
 
 
 def test_a_spent_batch_budget_refuses_the_next_render_at_once():
@@ -114,5 +117,5 @@ def test_a_batch_budget_can_be_set_around_renders_that_do_not_pass_it(settings):
     ):
         for _ in range(100):
             render_template(SLOW, {})
-    assert budget.spent < 1
+    assert budget.spent < SECONDS
     assert render_template("{{ a }}", {"a": 1}) == "1"  # outside the block: no batch budget
