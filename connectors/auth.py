@@ -48,6 +48,13 @@ def _text(config: Mapping[str, Any], key: str, *, required: bool = True, default
     return value
 
 
+def _header_safe(kind: str, key: str, value: str) -> str:
+    problem = http.header_problem("Authorization", value)
+    if problem:
+        raise ValueError(f"auth {kind}: '{key}' cannot be sent in a header: {problem}")
+    return value
+
+
 def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
     """The config with only its type's keys and defaults filled in; ValueError naming what is wrong.
 
@@ -66,7 +73,7 @@ def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
     if kind == "none":
         return {"type": "none"}
     if kind == "bearer":
-        return {"type": kind, "token": _text(config, "token")}
+        return {"type": kind, "token": _header_safe(kind, "token", _text(config, "token"))}
     if kind == "basic":
         return {
             "type": kind,
@@ -78,12 +85,12 @@ def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
         if location not in API_KEY_LOCATIONS:
             raise ValueError(f"auth api_key: 'in' must be header or query; got {location!r}")
         default_name = "X-Api-Key" if location == "header" else ""
-        return {
-            "type": kind,
-            "in": location,
-            "name": _text(config, "name", default=default_name),
-            "value": _text(config, "value"),
-        }
+        name, value = _text(config, "name", default=default_name), _text(config, "value")
+        if location == "header":
+            problem = http.header_problem(name, value)
+            if problem:
+                raise ValueError(f"auth api_key: {problem}")
+        return {"type": kind, "in": location, "name": name, "value": value}
     client_auth = _text(config, "client_auth", default="basic")
     if client_auth not in OAUTH2_CLIENT_AUTH:
         raise ValueError(

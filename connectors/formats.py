@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -129,6 +130,7 @@ def parse_records(body: bytes, media_type: str, *, max_records: int | None = Non
         records = _json_records(_load_json(body))
         if max_records is not None and len(records) > max_records:
             raise _too_many(len(records), max_records)
+        check_depth(records)
         return records
     if kind == NDJSON:
         return _parse_ndjson(body, max_records)
@@ -229,7 +231,27 @@ def extract_records(document: Any, records_path: str) -> list[Any]:
         where = f"records_path {path!r} points to" if path else "The response is"
         raise RecordsPathError(f"{where} a JSON {_kind(found)}, not a list of records", path)
     _require_objects(found)
+    check_depth(found)
     return found
+
+
+def check_depth(records: list[Any], ndjson_body: bytes | None = None) -> None:
+    """BodyError naming the first record nested more than MAX_JSON_DEPTH levels deep
+    (and its line, given the NDJSON body the records were read from)."""
+    index = jsontext.first_too_deep(records)
+    if index is None:
+        return
+    where = f"Record {index}"
+    detail: dict[str, Any] = {"index": index}
+    if ndjson_body is not None:
+        line = next(itertools.islice(_ndjson_lines(ndjson_body), index, None))[0]
+        where += f" (NDJSON line {line})"
+        detail["line"] = line
+    raise BodyError(
+        400,
+        f"{where} is nested more than {jsontext.MAX_JSON_DEPTH} levels deep",
+        {**detail, "max_depth": jsontext.MAX_JSON_DEPTH},
+    )
 
 
 def _split_content_type(header: str | None) -> tuple[str, dict[str, str]]:
@@ -387,6 +409,7 @@ def _parse_ndjson(body: bytes, max_records: int | None) -> list[Any]:
                 {"line": number},
             )
         records.append(record)
+    check_depth(records, body)
     return records
 
 

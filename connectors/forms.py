@@ -13,6 +13,7 @@ from django import forms
 
 from connectors import secrets
 from connectors.auth import AUTH_TYPES, SECRET_KEYS
+from connectors.jsontext import MAX_JSON_DEPTH, first_too_deep, nesting_exceeds
 from connectors.kinds import PAGINATION_DEFAULTS, REGISTRY
 from connectors.models import Connector
 from connectors.serializers import ConnectorSerializer, HeaderSerializer, SchemaSerializer
@@ -385,12 +386,19 @@ def as_messages(value) -> list[str]:
 
 
 def parse_json(text: str, what: str):
+    too_deep = ValueError(f"The {what} is nested more than {MAX_JSON_DEPTH} levels deep.")
     try:
-        return json.loads(text or "null")
+        value = json.loads(text or "null")
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"The {what} is not valid JSON (line {exc.lineno}, column {exc.colno})."
         ) from None
+    except RecursionError:  # the standard library's reader recurses once per level
+        raise too_deep from None
+    # One level for the list around records.
+    if nesting_exceeds(value, MAX_JSON_DEPTH + 1):
+        raise too_deep
+    return value
 
 
 def parse_schema(text: str) -> dict:
@@ -491,4 +499,10 @@ class SampleRecordForm(forms.Form):
         records = value if isinstance(value, list) else [value]
         if not records or not all(isinstance(r, dict) for r in records):
             raise forms.ValidationError('Write a JSON object, like {"email": "ada@example.com"}.')
+        index = first_too_deep(records)
+        if index is not None:
+            which = "The record" if len(records) == 1 else f"Record {index + 1}"
+            raise forms.ValidationError(
+                f"{which} is nested more than {MAX_JSON_DEPTH} levels deep."
+            )
         return records

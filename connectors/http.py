@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -55,6 +56,12 @@ ALWAYS_SECRET_HEADERS = frozenset(
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# RFC 9110 section 5: a field name is a token; a field value is visible ASCII, obs-text
+# (0x80-0xFF), spaces and tabs. NUL, CR, LF and the other controls are refused: some servers
+# and proxies split headers on them (request smuggling, header injection).
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_NOT_IN_FIELD_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+
 
 class TransportError(Exception):
     """Anything that went wrong with an outbound request; `retryable` tells the caller what to do."""
@@ -78,6 +85,8 @@ class TransportError(Exception):
 
 class InvalidDestination(TransportError, ValueError):
     """The URL itself is unusable (scheme, host, port): retrying will not help."""
+
+    reason = ""
 
 
 class UnsafeDestination(TransportError):
@@ -301,14 +310,23 @@ def destination(url: str) -> tuple[str, int]:
     try:
         parts = urlsplit(url)
         port = parts.port
+        host = parts.hostname
     except ValueError as exc:
-        raise InvalidDestination(f"{url!r} is not a valid URL: {exc}") from exc
+        raise _invalid(url, f"not a valid URL: {exc}", " is ") from exc
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise InvalidDestination(f"{url!r}: the URL must start with http:// or https://")
-    if not parts.hostname:
-        raise InvalidDestination(f"{url!r}: the URL has no host")
-    return parts.hostname, port or (443 if scheme == "https" else 80)
+        raise _invalid(url, "the URL must start with http:// or https://")
+    if not host:
+        raise _invalid(url, "the URL has no host")
+    if port == 0:
+        raise _invalid(url, "the port must be a number from 1 to 65535")
+    return host, port or (443 if scheme == "https" else 80)
+
+
+def _invalid(url: str, reason: str, joiner: str = ": ") -> InvalidDestination:
+    error = InvalidDestination(f"{url!r}{joiner}{reason}")
+    error.reason = reason  # without the URL, which may carry credentials
+    return error
 
 
 def check_destination(url: str) -> None:
@@ -320,6 +338,20 @@ def check_destination(url: str) -> None:
     if settings.ALLOW_PRIVATE_DESTINATIONS:
         return  # every address is allowed: no need to look the name up
     resolve(host, port, refuse_private=True)
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent (naming it, never showing its value, which may be secret)."""
+    if not HEADER_NAME.fullmatch(name):
+        return f"{name!r} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)"
+    bad = _NOT_IN_FIELD_VALUE.search(value)
+    if bad:
+        kind = "control character" if bad.group() < "\x80" else "character"
+        return (
+            f"the header {name} contains a {kind} (U+{ord(bad.group()):04X}) that HTTP does not "
+            "allow in a header value"
+        )
+    return None
 
 
 def mask_headers(headers: Mapping[str, str], secret_names: set[str]) -> dict[str, str]:
@@ -421,6 +453,10 @@ def send(
     `timeout` bounds the connection, each read, and reading the whole body.
     """
     host, _ = destination(url)
+    for name, value in (headers or {}).items():
+        problem = header_problem(name, value)
+        if problem:
+            raise TransportError(f"request not sent: {problem}")
     method = method.upper()
     started = time.monotonic()
     outcome = "error"

@@ -4,6 +4,9 @@ orjson is fast but holds integers in 64 bits: it reads a longer one as a float, 
 digits without a word (an order id of 30 digits would be stored rounded), and refuses to write
 one. The standard library's json keeps them exact, at several times the cost, so it reads only
 the rare text that may hold such an integer and writes only what orjson refused.
+
+Records nest at most MAX_JSON_DEPTH levels deep; `first_too_deep` finds one that does not,
+where records enter (ingest bodies, HTTP source responses, API documents, sample records).
 """
 
 from __future__ import annotations
@@ -27,6 +30,84 @@ JSONDecodeError = orjson.JSONDecodeError
 # that parse: `re` has no fast scan for a character class.
 _NUMBER_CHARACTERS_AS_ZEROS = bytes.maketrans(b"-123456789", b"0000000000")
 _LONG_RUN = b"0" * 20
+
+
+# How deep containers may nest in one record: {"a": 1} is 1 level, {"a": [1]} is 2. Deeper
+# records are refused where they enter: the standard library, which writes what orjson cannot
+# (orjson writes 254 levels at most, reads 1024), recurses once per level and would run out of
+# Python's stack (a 500), and no real record needs more.
+MAX_JSON_DEPTH = 64
+
+
+def _orjson_write_depth() -> int:
+    """How many levels orjson writes (254 in orjson 3), measured rather than assumed."""
+    low, high = 1, 4096
+    while low < high:
+        middle = (low + high + 1) // 2
+        value: Any = 0
+        for _ in range(middle):
+            value = [value]
+        try:
+            orjson.dumps(value)
+            low = middle
+        except TypeError:
+            high = middle - 1
+    return low
+
+
+_ORJSON_WRITE_DEPTH = _orjson_write_depth()
+
+
+def nesting_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether containers nest more than `limit` levels deep in `value`."""
+    return first_too_deep([value], limit) is not None
+
+
+def first_too_deep(values: list[Any], limit: int = MAX_JSON_DEPTH) -> int | None:
+    """The index of the first value nested more than `limit` levels deep, or None.
+
+    orjson walks the values in C: held in enough lists that a value deeper than `limit` passes
+    orjson's own depth limit, writing them fails. That costs about a tenth of reading their
+    text (walking them in Python, three times more), so only values orjson cannot write for
+    another reason (an integer beyond 64 bits) take that path. 256 values at a time: writing a
+    10 MB batch at once would hold another 10 MB.
+    """
+    holder: list[Any] = []
+    wrapped: list[Any] = holder
+    for _ in range(_ORJSON_WRITE_DEPTH - limit - 1):
+        wrapped = [wrapped]
+    for start in range(0, len(values), 256):
+        holder[:] = values[start : start + 256]
+        try:
+            orjson.dumps(wrapped)
+            continue
+        except TypeError:
+            pass
+        for index in range(start, start + len(holder)):
+            holder[:] = [values[index]]
+            try:
+                orjson.dumps(wrapped)
+            except TypeError:
+                if _depth(values[index], limit) > limit:
+                    return index
+    return None
+
+
+def _depth(value: Any, limit: int) -> int:
+    """The nesting depth of `value`, counted level by level (no recursion), up to limit + 1."""
+    depth = 0
+    level = [value]
+    while depth <= limit:
+        containers = [item for item in level if type(item) is dict or type(item) is list]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            item
+            for container in containers
+            for item in (container.values() if type(container) is dict else container)
+        ]
+    return depth
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -62,7 +143,13 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
+        pass
+    try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise ValueError(
+            f"the value is nested too deeply to write as JSON (at most {MAX_JSON_DEPTH} levels)"
+        ) from None
 
 
 def _may_hold_long_integer(data: bytes | bytearray | memoryview | str) -> bool:

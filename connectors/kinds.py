@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from croniter import croniter
 
-from connectors.templating import TemplateError, compile_template
+from connectors.templating import TemplateError, compile_template, is_template
 from connectors.throttling import is_valid_rate
 from connectors.verification import InvalidVerification, clean_verification
 
@@ -116,20 +116,32 @@ class HttpKind(ConnectorKind):
             template = compile_template(url)
         except TemplateError as exc:
             return f"The URL template is invalid: {exc}"
-        # Placeholders may sit anywhere; check the literal shape with them filled in.
-        parts = urlsplit(fill_placeholders(url))
+        try:
+            # Placeholders may sit anywhere; check the literal shape with them filled in.
+            netloc = urlsplit(url).netloc
+            parts = urlsplit(fill_placeholders(url))
+        except ValueError as exc:
+            return f"This is not a valid URL: {exc}."
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return "Enter a full URL starting with https:// (or http://)."
+        port_error = check_port(netloc, parts)
+        if port_error:
+            return port_error
         unknown = template.variables - self.url_variables(connector, field_names)
         if unknown:
             return f"The URL uses {', '.join(sorted(unknown))}, which the schema does not define."
-        if "{" not in parts.netloc:
-            from connectors.http import UnresolvableHost, UnsafeDestination, check_destination
+        if not is_template(netloc):
+            from connectors.http import (
+                InvalidDestination,
+                UnresolvableHost,
+                UnsafeDestination,
+                check_destination,
+            )
 
             try:
-                check_destination(fill_placeholders(url))
-            except UnsafeDestination as exc:
-                return str(exc)
+                check_destination(url)
+            except (InvalidDestination, UnsafeDestination) as exc:
+                return exc.message
             except UnresolvableHost:
                 pass  # DNS may be down or the host not yet live; sending checks again.
         return None
@@ -264,6 +276,20 @@ def clean_schedule(value: dict | None) -> dict:
             )
         return value
     raise ValueError('Use {"every_minutes": N} or {"cron": "*/15 * * * *"}.')
+
+
+def check_port(netloc: str, filled: SplitResult) -> str | None:
+    """Why the port of a URL (``netloc`` as written, ``filled`` with placeholders filled) is unusable."""
+    port_text = netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if is_template(port_text):
+        return "A placeholder cannot be the port; write the port number itself."
+    try:
+        port = filled.port
+    except ValueError:
+        port = 0
+    if port == 0 and port_text:
+        return "The port must be a number from 1 to 65535."
+    return None
 
 
 def fill_placeholders(text: str, filler: str = "x") -> str:

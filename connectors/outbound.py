@@ -128,13 +128,18 @@ def render_request(
         [template_context(connector, record, records) for record in records] if templated else []
     )
     url = _render_same(connector.url, contexts, "the URL")
+    try:
+        http.destination(url)
+    except http.InvalidDestination as exc:
+        raise RenderError(f"the URL cannot be called: {exc.reason}") from exc
     headers = {"Content-Type": JSON}
     for row in header_rows:
         if row.name.lower() in RESERVED_HEADERS:
             continue
         value = _render_same(row.value, contexts, f"the header {row.name}")
-        if "\r" in value or "\n" in value:
-            raise RenderError(f"the header {row.name} renders with a line break")
+        problem = http.header_problem(row.name, value)
+        if problem:
+            raise RenderError(f"{problem} once rendered" if value != row.value else problem)
         _replace_header(headers, row.name, value)
     body = raw_body or _render_body(connector, records, contexts, headers, batched)
     headers["Idempotency-Key"] = idempotency_key

@@ -2,19 +2,20 @@ from __future__ import annotations
 
 import re
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.urls import reverse
 from rest_framework import serializers
 
-from connectors import secrets
+from connectors import http, secrets
 from connectors.kinds import REGISTRY
 from connectors.models import ApiToken, Connector, FieldType
 from connectors.schema import CoercionError, coerce
 from connectors.signing import secret_bytes
+from connectors.templating import TemplateError, compile_template, is_template
 from connectors.verification import InvalidVerification, mask_verification
 from connectors.verification import merge_masked as merge_masked_verification
 
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 FIELD_NAME = re.compile(r"^[^.\s][^.]*(\.[^.]+)*$")
 COMMON_FIELDS = (
     "id",
@@ -79,20 +80,39 @@ class SchemaSerializer(serializers.Serializer):
         return {"fields": [SchemaFieldSerializer(f).data for f in schema.fields.all()]}
 
 
+class HeaderValueField(serializers.CharField):
+    """A header value; NUL is refused like every other control character, with the header's name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class HeaderSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    value = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    value = HeaderValueField(allow_blank=True, trim_whitespace=False)
     secret = serializers.BooleanField(default=False)
 
     def validate_name(self, value: str) -> str:
-        if not HEADER_NAME.match(value):
-            raise serializers.ValidationError(f"'{value}' is not a valid HTTP header name.")
+        if not http.HEADER_NAME.fullmatch(value):
+            raise serializers.ValidationError(f"{value!r} is not a valid HTTP header name.")
         return value
 
-    def validate_value(self, value: str) -> str:
-        if "\n" in value or "\r" in value:
-            raise serializers.ValidationError("A header value cannot contain line breaks.")
-        return value
+    def validate(self, attrs):
+        name, value = attrs["name"], attrs.get("value", "")
+        problem = http.header_problem(name, value)
+        if problem:
+            raise serializers.ValidationError({"value": problem[0].upper() + problem[1:] + "."})
+        if is_template(value):
+            try:
+                compile_template(value, strict=True)
+            except TemplateError as exc:
+                raise serializers.ValidationError(
+                    {"value": f"The header {name} is not a valid template: {exc}"}
+                ) from exc
+        return attrs
 
     def to_representation(self, header):
         return {"name": header.name, "value": header.display_value, "secret": header.secret}

@@ -2,24 +2,30 @@
 
 Templates are written by users and rendered by workers on every record, so
 beside Jinja's sandbox (no ``__class__``, no ``__globals__``) this module
-bounds what one render may cost: the output size, loop iterations, and the
-operations that can build a huge value from a small template
-(``'a' * 10**9``, ``9 ** 9 ** 9``, ``'%999999999d' % 1``, padding methods).
+bounds what one render may cost: the output size, loop iterations, the items
+filters walk, ``range()``, the operations that can build a huge value from a
+small template (``'a' * 10**9``, ``9 ** 9 ** 9``, ``'%999999999d' % 1``, padding
+methods), and the wall-clock time (``settings.TEMPLATE_RENDER_BUDGET_MS`` per
+render; a ``RenderBudget`` shared by the renders of a batch bounds them all).
+Compiling refuses templates nested deeper than the parser's recursion allows.
 Filters and globals are an allow-list of what a no-code user needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from jinja2 import (
     ChainableUndefined,
     StrictUndefined,
@@ -38,20 +44,73 @@ MAX_OUTPUT_CHARS = 100_000
 # Work done by the guarded operations of one render, in characters (or items) built.
 MAX_WORK_CHARS = 1_000_000
 MAX_LOOP_ITERATIONS = 100_000
+# Items that filters such as sort, unique or map walk in one render.
+MAX_FILTER_ITEMS = 100_000
+MAX_RANGE = 10_000
 MAX_INTEGER_BITS = 100_000
+# Jinja's parser and compiler recurse once per level (14 Python frames per bracket):
+# deeper templates would exhaust Python's stack instead of failing with a message.
+MAX_TEMPLATE_BRACKETS = 20
+MAX_TEMPLATE_DEPTH = 50
 
 
 class TemplateError(ValueError):
     """A template that cannot be compiled or rendered; the message says where and why."""
 
 
+class TemplateTimeout(TemplateError):
+    """A render ran out of time: its own, or what was left of its batch's ``RenderBudget``."""
+
+
+class RenderBudget:
+    """Template time shared by many renders, e.g. all the records of one batch.
+
+    Only time spent rendering counts (not the database or network work between renders);
+    each render is still bounded by ``TEMPLATE_RENDER_BUDGET_MS`` on its own.
+    """
+
+    def __init__(self, ms: float) -> None:
+        self.ms = ms
+        self.spent = 0.0  # seconds
+
+    @property
+    def remaining(self) -> float:
+        return self.ms / 1000 - self.spent
+
+
+_batch: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar(
+    "template_batch_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def batch_budget(ms: float) -> Iterator[RenderBudget]:
+    """Every render inside the block (that is given no budget of its own) spends from one
+    ``RenderBudget`` of ``ms``: a caller bounds a batch without passing it to each render."""
+    budget = RenderBudget(ms)
+    token = _batch.set(budget)
+    try:
+        yield budget
+    finally:
+        _batch.reset(token)
+
+
 @dataclass
 class _Budget:
+    deadline: float
+    reason: str
     work: int = MAX_WORK_CHARS
     iterations: int = MAX_LOOP_ITERATIONS
+    items: int = MAX_FILTER_ITEMS
 
 
 _budget: contextvars.ContextVar[_Budget] = contextvars.ContextVar("template_budget")
+
+
+def _check_clock(budget: _Budget | None = None) -> None:
+    budget = budget or _budget.get()
+    if time.monotonic() > budget.deadline:
+        raise TemplateTimeout(budget.reason)
 
 
 def _spend(amount: int) -> None:
@@ -85,7 +144,50 @@ def _bounded_loop(iterable: Iterable[Any]) -> Iterator[Any]:
         budget.iterations -= 1
         if budget.iterations < 0:
             raise TemplateError(f"the template loops more than {MAX_LOOP_ITERATIONS} times")
+        _check_clock(budget)
         yield item
+
+
+def _spend_items(count: int) -> None:
+    budget = _budget.get()
+    budget.items -= count
+    if budget.items < 0:
+        raise TemplateError(f"the template's filters go through more than {MAX_FILTER_ITEMS} items")
+    _check_clock(budget)
+
+
+def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
+    for item in iterable:
+        _spend_items(1)
+        yield item
+
+
+def _walking(function: Any) -> Any:
+    """A filter that walks its whole input (sort, map, ...), its items counted before it starts:
+    sorting a million-item list is one Python call that no deadline check can interrupt."""
+    value_at = 1 if hasattr(function, "jinja_pass_arg") else 0
+
+    @functools.wraps(function)
+    def walk(*args: Any, **kwargs: Any) -> Any:
+        value = args[value_at]
+        if isinstance(value, Sized):
+            _spend_items(len(value))
+        else:
+            args = (*args[:value_at], _counted(value), *args[value_at + 1 :])
+        return function(*args, **kwargs)
+
+    return walk
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    try:
+        size = len(numbers)
+    except OverflowError:
+        size = MAX_RANGE + 1
+    if size > MAX_RANGE:
+        raise TemplateError(f"range() gives at most {MAX_RANGE} numbers")
+    return numbers
 
 
 _PRINTF_WIDTH = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -212,19 +314,38 @@ _SAFE_JINJA_FILTERS = (
 )
 # fmt: on
 
-FILTERS: dict[str, Any] = {name: JINJA_FILTERS[name] for name in _SAFE_JINJA_FILTERS}
+_WALKING_FILTERS = frozenset(
+    {
+        "dictsort",
+        "list",
+        "map",
+        "max",
+        "min",
+        "reject",
+        "rejectattr",
+        "reverse",
+        "select",
+        "selectattr",
+        "sort",
+        "unique",
+    }
+)
+FILTERS: dict[str, Any] = {
+    name: _walking(JINJA_FILTERS[name]) if name in _WALKING_FILTERS else JINJA_FILTERS[name]
+    for name in _SAFE_JINJA_FILTERS
+}
 FILTERS.update(
     {
         "d": _filter_default,
         "default": _filter_default,
-        "join": _filter_join,
+        "join": _walking(_filter_join),
         "replace": _filter_replace,
         "tojson": _filter_tojson,
         "truncate": _filter_truncate,
         "urlencode": _filter_urlencode,
         "date": _filter_date,
         "string": _text,
-        "sum": _filter_sum,
+        "sum": _walking(_filter_sum),
         # Inserted by _guard_tree around every {% for %} iterable and every ~.
         "_bounded_loop": _bounded_loop,
         "_concat": _concat,
@@ -285,6 +406,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         raise SecurityError(f"'{attribute}' is not allowed in templates")
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_clock()
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace":
             return _guarded_replace(owner, *args, **kwargs)
@@ -293,6 +415,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_clock()
         if operator == "*":
             _check_repeat(left, right)
         elif operator == "**":
@@ -334,9 +457,9 @@ def _check_power(base: Any, exponent: Any) -> None:
 def _make_environment(undefined: type[Undefined]) -> _Environment:
     env = _Environment(autoescape=False, undefined=undefined, finalize=_text)
     env.filters = dict(FILTERS)
-    # range is Jinja's sandboxed one (at most 100,000 items); namespace would let a loop
-    # grow a value across iterations, lipsum/cycler/joiner have no use here.
-    env.globals = {"range": env.globals["range"], "dict": dict}
+    # namespace would let a loop grow a value across iterations, lipsum/cycler/joiner have
+    # no use here.
+    env.globals = {"range": _range, "dict": dict}
     return env
 
 
@@ -393,27 +516,77 @@ class CompiledTemplate:
     variables: frozenset[str]
     _template: Any = field(repr=False, compare=False)
 
-    def render(self, context: dict) -> str:
+    def render(self, context: dict, budget: RenderBudget | None = None) -> str:
         """Render over ``context``; any failure (undefined in strict mode, a refused
-        attribute, a value too large, a filter given a bad value) is a TemplateError."""
-        token = _budget.set(_Budget())
+        attribute, a value too large, too slow, a filter given a bad value) is a TemplateError.
+
+        ``budget``, when given (or set by ``batch_budget``), is the time left to a batch of
+        renders; this one spends from it.
+        """
+        started = time.monotonic()
+        budget = budget or _batch.get()
+        per_render = settings.TEMPLATE_RENDER_BUDGET_MS / 1000
+        reason = f"the template took longer than {settings.TEMPLATE_RENDER_BUDGET_MS:g} ms"
+        if budget is not None and budget.remaining < per_render:
+            per_render = budget.remaining
+            reason = f"the templates of this batch took longer than {budget.ms:g} ms in all"
+        state = _Budget(deadline=started + per_render, reason=reason)
+        token = _budget.set(state)
         try:
+            if per_render <= 0:
+                raise TemplateTimeout(reason)
             chunks = []
             size = 0
             for chunk in self._template.generate(context):
                 size += len(chunk)
                 if size > MAX_OUTPUT_CHARS:
                     raise TemplateError(f"the result is longer than {MAX_OUTPUT_CHARS} characters")
+                _check_clock(state)
                 chunks.append(chunk)
             return "".join(chunks)
         except TemplateError:
             raise
         except (JinjaTemplateError, SecurityError) as exc:
             raise TemplateError(exc.message or type(exc).__name__) from None
+        except RecursionError:
+            raise TemplateError("the template nests too deeply") from None
         except Exception as exc:  # whatever a user's template trips over is that template's error
             raise TemplateError(f"the template failed: {exc}") from None
         finally:
             _budget.reset(token)
+            if budget is not None:
+                budget.spent += time.monotonic() - started
+
+
+def _check_brackets(env: _Environment, text: str) -> None:
+    """Refuse brackets and unary operators nested deeper than the parser can recurse, before it does."""
+    depth = run = 0
+    for lineno, kind, value in env.lex(text):
+        if kind == "whitespace":
+            continue
+        if kind == "operator" and value in "([{":
+            depth += 1
+        elif kind == "operator" and value in ")]}":
+            depth -= 1
+        run = run + 1 if (kind == "operator" and value in "+-") or value == "not" else 0
+        if depth > MAX_TEMPLATE_BRACKETS or run > MAX_TEMPLATE_BRACKETS:
+            raise TemplateError(
+                f"line {lineno}: the template nests too deeply "
+                f"(at most {MAX_TEMPLATE_BRACKETS} brackets or signs in a row)"
+            )
+
+
+def _check_depth(tree: nodes.Node) -> None:
+    """Refuse chains (filters, operators, attributes, blocks) deeper than the compiler can recurse."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TEMPLATE_DEPTH:
+            raise TemplateError(
+                f"line {node.lineno}: the template nests too deeply "
+                f"(at most {MAX_TEMPLATE_DEPTH} filters, operations or blocks inside each other)"
+            )
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -422,7 +595,9 @@ def compile_template(text: str, *, strict: bool = False) -> CompiledTemplate:
     otherwise it renders as nothing (mappings)."""
     env = _ENVIRONMENTS[strict]
     try:
+        _check_brackets(env, text)
         tree = env.parse(text)
+        _check_depth(tree)
         variables = frozenset(meta.find_undeclared_variables(tree))
         tree = _Guard().visit(tree)
         template = env.from_string(tree)
@@ -430,11 +605,15 @@ def compile_template(text: str, *, strict: bool = False) -> CompiledTemplate:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from None
     except JinjaTemplateError as exc:
         raise TemplateError(exc.message or "the template is not valid") from None
+    except RecursionError:  # the limits above keep well clear of it; this is the last resort
+        raise TemplateError("the template nests too deeply") from None
     return CompiledTemplate(source=text, strict=strict, variables=variables, _template=template)
 
 
-def render_template(text: str, context: dict, *, strict: bool = False) -> str:
+def render_template(
+    text: str, context: dict, *, strict: bool = False, budget: RenderBudget | None = None
+) -> str:
     """Render a string that may or may not be a template, skipping Jinja for constants."""
     if not is_template(text):
         return text
-    return compile_template(text, strict=strict).render(context)
+    return compile_template(text, strict=strict).render(context, budget)

@@ -19,6 +19,9 @@ from connectors import jsontext
 from connectors.models import Connector
 from connectors.schema import get_path
 
+# What a spreadsheet reads as a formula at the start of a cell (OWASP "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 @dataclass(frozen=True)
 class MailboxPage:
@@ -26,6 +29,7 @@ class MailboxPage:
     rows: list[tuple[int, str, str]]  # (seq, created_at as ISO 8601 text, JSON text)
     next_cursor: str
     has_more: bool
+    raw_csv: bool = False  # ?csv_formulas=raw: cells exactly as the data, for programs
 
 
 class MailboxJSONRenderer(BaseRenderer):
@@ -71,24 +75,33 @@ class MailboxCSVRenderer(BaseRenderer):
 
     def render(self, data: MailboxPage, accepted_media_type=None, renderer_context=None) -> bytes:
         columns = list(data.mailbox.schema.fields.values_list("name", flat=True))
+        neutral = not data.raw_csv
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(columns)
+        writer.writerow([neutralise(column) if neutral else column for column in columns])
         for _, _, text in data.rows:
             record = jsontext.loads(text)
-            writer.writerow([csv_cell(get_path(record, column)) for column in columns])
+            writer.writerow([csv_cell(get_path(record, c), neutral=neutral) for c in columns])
         return out.getvalue().encode()
 
 
-def csv_cell(value: Any) -> str:
-    """A JSON value as CSV text: empty for missing or null, JSON for booleans, objects and lists."""
+def csv_cell(value: Any, *, neutral: bool = True) -> str:
+    """A JSON value as CSV text: empty for missing or null, JSON for booleans, objects and lists.
+
+    A string a spreadsheet would run as a formula gets a leading ``'`` unless ``neutral`` is
+    off; numbers are never touched (-5 stays a number).
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return neutralise(value) if neutral else value
     if isinstance(value, (bool, dict, list)):
         return jsontext.dumps(value)
     return str(value)
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 RENDERERS = [MailboxJSONRenderer, MailboxNDJSONRenderer, MailboxCSVRenderer]

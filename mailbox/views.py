@@ -10,7 +10,6 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.models import Connector
+from connectors.parsers import JSONParser
 from connectors.throttling import MailboxRateThrottle
 from mailbox.cursors import InvalidCursor, decode_cursor, encode_cursor
 from mailbox.models import ConsumerCursor, MailboxRecord
@@ -44,6 +44,7 @@ class PollQuery:
     limit: int
     wait: float
     consumer: str
+    raw_csv: bool = False
 
     @classmethod
     def parse(cls, params: QueryDict, mailbox: Connector) -> PollQuery:
@@ -58,6 +59,7 @@ class PollQuery:
             limit=_limit(params.get("limit")),
             wait=_wait(params.get("wait")),
             consumer=consumer_name(params.get("consumer")),
+            raw_csv=_raw_csv(params.get("csv_formulas")),
         )
 
 
@@ -87,6 +89,14 @@ def _wait(text: str | None) -> float:
             "wait", f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not {text!r}."
         )
     return wait
+
+
+def _raw_csv(text: str | None) -> bool:
+    if text is None or text == "escape":
+        return False
+    if text == "raw":
+        return True
+    raise BadParameter("csv_formulas", f"csv_formulas must be escape or raw, not {text!r}.")
 
 
 def consumer_name(text: str | None) -> str:
@@ -185,6 +195,14 @@ class MailboxView(MailboxEndpoint):
                 str,
                 description="Consumer name; each has its own acknowledged cursor (default `default`).",
             ),
+            OpenApiParameter(
+                "csv_formulas",
+                str,
+                enum=["escape", "raw"],
+                description="CSV only. `escape` (default): a text cell starting with =, +, -, @, "
+                "tab or carriage return gets a leading `'` so that spreadsheets do not run it "
+                "as a formula. `raw`: cells exactly as the data, for programs.",
+            ),
         ],
         responses={
             (200, "application/json"): PageSchema,
@@ -208,7 +226,13 @@ class MailboxView(MailboxEndpoint):
         has_more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = encode_cursor(mailbox.pk, rows[-1][0] if rows else position)
-        page = MailboxPage(mailbox=mailbox, rows=rows, next_cursor=next_cursor, has_more=has_more)
+        page = MailboxPage(
+            mailbox=mailbox,
+            rows=rows,
+            next_cursor=next_cursor,
+            has_more=has_more,
+            raw_csv=query.raw_csv,
+        )
         return Response(
             page,
             headers={"X-Next-Cursor": next_cursor, "X-Has-More": "true" if has_more else "false"},

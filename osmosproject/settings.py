@@ -144,6 +144,10 @@ SIGNING_SECRET_OVERLAP_HOURS = env.int("SIGNING_SECRET_OVERLAP_HOURS", default=2
 # --- Outbound HTTP -------------------------------------------------------------
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
 
+# --- Templates (mappings, URLs, headers, bodies) ---------------------------------
+# Wall-clock time one render may take; a slower one fails that record with a TemplateError.
+TEMPLATE_RENDER_BUDGET_MS = env.int("TEMPLATE_RENDER_BUDGET_MS", default=200)
+
 # --- Ingest ----------------------------------------------------------------------
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 INGEST_MAX_RECORDS = env.int("INGEST_MAX_RECORDS", default=10_000)
@@ -161,6 +165,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # DRF's JSON parser, refusing documents nested deeper than records may be (a 400, not a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "connectors.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
