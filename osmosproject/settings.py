@@ -147,6 +147,8 @@ ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=Fals
 # --- Templates (mappings, URLs, headers, bodies) ---------------------------------
 # Wall-clock time one render may take; a slower one fails that record with a TemplateError.
 TEMPLATE_RENDER_BUDGET_MS = env.int("TEMPLATE_RENDER_BUDGET_MS", default=200)
+# All the templates of one batch (an ingest request, a pull page) together.
+TEMPLATE_BATCH_BUDGET_MS = env.int("TEMPLATE_BATCH_BUDGET_MS", default=5000)
 
 # --- Ingest ----------------------------------------------------------------------
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)

@@ -204,8 +204,16 @@ def follow(page: Page, url: Any) -> PageRequest | None:
     """The request for a next-page URL given by the API, relative ones resolved against the page's."""
     if url is None or url == "":
         return None
-    target = urljoin(page.request.full_url(), _text(url))
-    here, there = urlsplit(page.request.url), urlsplit(target)
+    try:
+        target = urljoin(page.request.full_url(), _text(url))
+        here, there = urlsplit(page.request.url), urlsplit(target)
+    except ValueError as exc:
+        raise PullError(
+            f"Page {page.number} points to a next page that is not a URL ({exc}).",
+            request=page.request,
+            response=page.response,
+            page=page.number,
+        ) from None
     # Credentials go with every request: an API must not send them to another host.
     if (here.scheme, here.netloc) != (there.scheme, there.netloc):
         raise PullError(

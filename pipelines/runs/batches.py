@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from connectors.schema import CompiledSchema
+from connectors.templating import batch_budget
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.models import RecordError, Run, RunStat
 from pipelines.runs.outputs import Output, output_for
@@ -71,12 +73,14 @@ def prepare(
     compiled = pipeline.compiled(validated=True)
     indices = indices if indices is not None else list(range(len(records)))
     good, bad = [], []
-    for index, record in zip(indices, records, strict=True):
-        mapped, errors = compiled.map(record)
-        if errors:
-            bad.append((index, record, errors))
-        else:
-            good.append(mapped)
+    # Templates share one time budget per batch: a record past it is rejected with the reason.
+    with batch_budget(settings.TEMPLATE_BATCH_BUDGET_MS):
+        for index, record in zip(indices, records, strict=True):
+            mapped, errors = compiled.map(record)
+            if errors:
+                bad.append((index, record, errors))
+            else:
+                good.append(mapped)
     output = output_for(pipeline.destination.kind)
     return PreparedBatch(
         pipeline, output, output.encode(pipeline, good) if good else None, len(good), bad

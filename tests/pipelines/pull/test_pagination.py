@@ -151,6 +151,19 @@ def test_a_next_url_on_another_host_is_refused(db, httpserver):
     assert mailbox_ids(box) == [1, 2]
 
 
+def test_a_next_url_that_is_not_a_url_fails_the_run_with_a_clear_error(db, httpserver):
+    httpserver.expect_request("/items").respond_with_json(
+        {"data": items(2), "links": {"next": "http://[::1/items?page=2"}}
+    )
+    source, box = source_into_mailbox(
+        httpserver.url_for("/items"), pagination={"type": "next_url"}, records_path="data"
+    )
+    run = pull(source)
+    assert run.status == "failed"
+    assert "Page 1 points to a next page that is not a URL" in run.error
+    assert mailbox_ids(box) == [1, 2]
+
+
 def test_it_follows_the_link_header(db, httpserver):
     base = httpserver.url_for("/items")
     httpserver.expect_request("/items", query_string="").respond_with_json(
