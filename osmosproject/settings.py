@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "connectors",
     "mailbox",
@@ -176,6 +177,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Responses leave out settings that do not apply to a connector's kind.
     "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    # Swagger UI and Redoc from our own static files: the docs work without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Redis carries django-q2's queue when set (else the ORM broker) and the cache below.
