@@ -59,10 +59,8 @@ serve: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=False $(PY) manage.py check --deploy
-	export DEBUG=False PORT=$(PORT); trap 'kill 0' INT TERM; \
-	$(PY) manage.py qcluster & \
-	$(VENV)/bin/gunicorn -c osmosproject/gunicorn.conf.py osmosproject.wsgi & \
-	wait
+# exec: make signals the command itself, not a shell that would die and leave it running.
+	DEBUG=False PORT=$(PORT) exec $(PY) manage.py serve
 
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate
