@@ -17,8 +17,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 ## run: the product on SQLite + the ORM broker, web and workers together, until Ctrl-C
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime .env
 	DEBUG=$${DEBUG:-True} ALLOW_PRIVATE_DESTINATIONS=$${ALLOW_PRIVATE_DESTINATIONS:-True} $(PY) manage.py devserver --port $(PORT)
+
+## .env: written once by `make run` (never overwritten), so that `manage.py` commands run in
+## another terminal (drf_create_token, createsuperuser...) use the same development settings
+.env:
+	printf '# Written by the first `make run`: development settings for manage.py commands.\n# Production sets its own environment (docs/deploy.md), which takes precedence.\nDEBUG=True\n' > $@
 
 ## test: lint, migrations in step with the models, and the whole suite (also what CI runs)
 test: $(VENV)/.dev

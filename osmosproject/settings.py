@@ -12,18 +12,24 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
 
 # --- Core --------------------------------------------------------------------
 # Under pytest no environment is needed: the dev key is allowed and tasks run inline.
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
+# `make run` writes DEBUG=True there for manage.py commands; the suite never reads it, so a
+# developer's .env cannot change what the tests check.
+if not TESTING:
+    environ.Env.read_env(BASE_DIR / ".env")
 DEBUG = env.bool("DEBUG", default=False)
 DEV_SECRET_KEY = "dev-insecure-0f9c2e6b7d1a4c8e9b3f5a7d2c4e6f8a"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not TESTING:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY: the development key is refused when DEBUG is off. For development, "
+        "DEBUG=True in .env (the first `make run` writes it) allows it."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
