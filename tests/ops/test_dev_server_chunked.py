@@ -10,6 +10,7 @@ import requests
 from django.core.management import get_commands, load_command_class
 from django.core.servers.basehttp import WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 
 from tests.helpers import make_connector
 
@@ -21,7 +22,17 @@ def dev_server():
     """The server `manage.py runserver` (and so `make run`) starts, on a free port."""
     command = load_command_class(get_commands()["runserver"], "runserver")
     server = command.server_cls(("127.0.0.1", 0), WSGIRequestHandler)
-    server.set_app(get_wsgi_application())
+    django_app = get_wsgi_application()
+
+    def app(environ, start_response):
+        try:
+            return django_app(environ, start_response)
+        finally:
+            # This thread's connection would outlive the test and keep PostgreSQL from
+            # dropping the test database.
+            connections.close_all()
+
+    server.set_app(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
