@@ -17,8 +17,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 ## run: the product on SQLite + the ORM broker, web and workers together, until Ctrl-C
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime .env
 	DEBUG=$${DEBUG:-True} ALLOW_PRIVATE_DESTINATIONS=$${ALLOW_PRIVATE_DESTINATIONS:-True} $(PY) manage.py devserver --port $(PORT)
+
+## .env: written once by `make run` (never overwritten), so that `manage.py` commands run in
+## another terminal (drf_create_token, createsuperuser...) use the same development settings
+.env:
+	printf '# Written by the first `make run`: development settings for manage.py commands.\n# Production sets its own environment (docs/deploy.md), which takes precedence.\nDEBUG=True\n' > $@
 
 ## test: lint, migrations in step with the models, and the whole suite (also what CI runs)
 test: $(VENV)/.dev
@@ -59,10 +64,8 @@ serve: $(VENV)/.runtime
 	DEBUG=False $(PY) manage.py migrate --noinput
 	DEBUG=False $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=False $(PY) manage.py check --deploy
-	export DEBUG=False PORT=$(PORT); trap 'kill 0' INT TERM; \
-	$(PY) manage.py qcluster & \
-	$(VENV)/bin/gunicorn -c osmosproject/gunicorn.conf.py osmosproject.wsgi & \
-	wait
+# exec: make signals the command itself, not a shell that would die and leave it running.
+	DEBUG=False PORT=$(PORT) exec $(PY) manage.py serve
 
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate

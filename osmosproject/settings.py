@@ -12,23 +12,31 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
 
 # --- Core --------------------------------------------------------------------
 # Under pytest no environment is needed: the dev key is allowed and tasks run inline.
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
+# `make run` writes DEBUG=True there for manage.py commands; the suite never reads it, so a
+# developer's .env cannot change what the tests check.
+if not TESTING:
+    environ.Env.read_env(BASE_DIR / ".env")
 DEBUG = env.bool("DEBUG", default=False)
 DEV_SECRET_KEY = "dev-insecure-0f9c2e6b7d1a4c8e9b3f5a7d2c4e6f8a"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 if SECRET_KEY == DEV_SECRET_KEY and not DEBUG and not TESTING:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY: the development key is refused when DEBUG is off. For development, "
+        "DEBUG=True in .env (the first `make run` writes it) allows it."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First, so that its `runserver` (which reads chunked bodies) wins over staticfiles'.
+    "osmosproject",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -37,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "connectors",
     "mailbox",
@@ -111,7 +120,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Development and tests serve static files straight from the finders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
@@ -192,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Responses leave out settings that do not apply to a connector's kind.
     "COMPONENT_NO_READ_ONLY_REQUIRED": True,
+    # Swagger UI and Redoc from our own static files: the docs work without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Redis carries django-q2's queue when set (else the ORM broker) and the cache below.

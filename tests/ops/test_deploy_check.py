@@ -26,7 +26,8 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         args,
         cwd=ROOT,
-        env={**clean, "TESTING": "False", **env},
+        # A cache of its own: the default file cache would create its folder in the project.
+        env={**clean, "TESTING": "False", "CACHE_URL": "locmemcache://", **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,127 @@
+"""gunicorn's gthread worker, giving a request a thread only once the request has arrived.
+
+gthread hands a connection to a thread as soon as it is readable; the thread then blocks on
+the socket until the whole body is in. A client that sends its headers and then one byte of
+body every few seconds ("slow loris") holds that thread for as long as it likes, and a few
+hundred such clients hold all of them: /healthz stops answering. gunicorn has no setting for
+a body timeout.
+
+Here the worker first gathers what the socket holds without blocking, and gives the
+connection back to gunicorn's poller until the request is complete (its headers and its
+Content-Length or chunked body, up to WEB_BUFFER_BYTES). A slow client then costs a socket
+and a buffer, not a thread. A request still arriving WEB_REQUEST_TIMEOUT seconds after its
+first byte gets 408; a connection silent for `keepalive` seconds is closed by gunicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+
+from gunicorn.http2 import negotiation
+from gunicorn.workers.gthread import _DEFER, ThreadWorker
+
+# Total time a request may take to arrive (headers and body), from its first byte.
+REQUEST_TIMEOUT = float(os.environ.get("WEB_REQUEST_TIMEOUT", "30"))
+# Requests up to this size arrive in full before they get a thread; the rest of a larger
+# body is read by its thread (large bodies from slow links belong behind the proxy).
+BUFFER_BYTES = int(os.environ.get("WEB_BUFFER_BYTES", str(1024 * 1024)))
+# gunicorn's own header limits refuse more; beyond this the parser gets to say so.
+MAX_HEADER_BYTES = 64 * 1024
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\n\r\n%s"
+)
+
+
+def request_complete(data: bytes) -> bool:
+    """Whether `data` holds one whole HTTP/1.1 request (or enough for the parser to judge)."""
+    header_end = data.find(b"\r\n\r\n")
+    if header_end < 0:
+        return len(data) > MAX_HEADER_BYTES
+    body_start = header_end + 4
+    length, chunked = None, False
+    for line in data[:header_end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"transfer-encoding":
+            chunked = value.strip().lower().endswith(b"chunked")
+        elif name == b"content-length":
+            if not value.strip().isdigit():
+                return True  # the parser refuses it
+            length = int(value)
+    if chunked:
+        return chunked_body_complete(data, body_start)
+    return length is None or len(data) - body_start >= length
+
+
+def chunked_body_complete(data: bytes, position: int) -> bool:
+    while True:
+        line_end = data.find(b"\r\n", position)
+        if line_end < 0:
+            return False
+        size = data[position:line_end].split(b";", 1)[0].strip(b" \t")
+        if not _CHUNK_SIZE.fullmatch(size):
+            return True  # malformed: the parser refuses it
+        if int(size, 16) == 0:
+            # The trailer section, empty or not, ends with an empty line.
+            return data.startswith(b"\r\n", line_end + 2) or data.find(b"\r\n\r\n", line_end) >= 0
+        position = line_end + 2 + int(size, 16) + 2
+        if position > len(data):
+            return False
+
+
+class BufferingThreadWorker(ThreadWorker):
+    def handle(self, conn):
+        if self.cfg.is_ssl or negotiation.prior_knowledge_allowed(self.cfg, conn.client):
+            return super().handle(conn)  # bytes we may not read before gunicorn does
+        if getattr(conn, "arrived", None) is None:
+            conn.arrived = bytearray()
+            conn.arriving_since = None
+        if conn.parser is not None:
+            conn.arrived += conn.parser.unreader.take_buffered()
+        closed = self.gather(conn)
+        if not conn.arrived:
+            return False if closed else _DEFER
+        if conn.arriving_since is None:
+            conn.arriving_since = time.monotonic()
+        if not closed and len(conn.arrived) < BUFFER_BYTES and not request_complete(conn.arrived):
+            if time.monotonic() - conn.arriving_since > REQUEST_TIMEOUT:
+                self.refuse_late(conn)
+                return False
+            return _DEFER
+        arrived, conn.arrived = bytes(conn.arrived), None
+        conn.sock.setblocking(True)
+        conn.init()
+        conn.parser.unreader.unread(arrived)
+        conn.data_ready = True
+        return super().handle(conn)
+
+    def gather(self, conn) -> bool:
+        """Add what the socket holds now to `conn.arrived`; True once the peer has closed."""
+        conn.sock.setblocking(False)
+        while len(conn.arrived) < BUFFER_BYTES:
+            try:
+                data = conn.sock.recv(64 * 1024)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError:
+                return True
+            if not data:
+                return True
+            conn.arrived += data
+        return False
+
+    def refuse_late(self, conn) -> None:
+        message = b"The request did not arrive within %d seconds.\n" % REQUEST_TIMEOUT
+        self.log.info("408: %s took over %d s to send its request", conn.client, REQUEST_TIMEOUT)
+        try:
+            conn.sock.send(_TIMEOUT_ANSWER % (len(message), message))
+            # No lingering to drain the rest: the closing happens on gunicorn's main thread.
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
