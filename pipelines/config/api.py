@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.config.apply import apply
-from pipelines.config.document import DocumentError, dump, parse
+from pipelines.config.document import DocumentError, dump, error_paths, parse
 from pipelines.config.export import export_workspace
 
 
@@ -53,8 +53,9 @@ class ConfigApplyView(APIView):
     def post(self, request):
         """Apply a configuration file, all or nothing; `dry_run` returns the plan only."""
         body = ApplyRequest(data=request.data)
-        body.is_valid(raise_exception=True)
         try:
+            if not body.is_valid():
+                raise DocumentError([(w, None, m) for w, m in error_paths(body.errors, "")])
             plan = apply(
                 parse(body.validated_data["document"]),
                 dry_run=body.validated_data["dry_run"],

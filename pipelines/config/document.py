@@ -156,13 +156,17 @@ def resolve(value: Any, where: str, problems: list[tuple[str, str]], environ=Non
     return value
 
 
+def join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
 def error_paths(errors: Any, where: str) -> list[tuple[str, str]]:
     """DRF's nested validation errors as (path, message) pairs."""
     if isinstance(errors, dict):
         return [
             pair
             for key, value in errors.items()
-            for pair in error_paths(value, where if key == "non_field_errors" else f"{where}.{key}")
+            for pair in error_paths(value, where if key == "non_field_errors" else join(where, key))
         ]
     if isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):

@@ -175,7 +175,9 @@ class WebServer(Process):
             if not self.running:
                 raise RuntimeError(f"gunicorn exited:\n{self.log()[-3000:]}")
             try:
-                requests.get(self.url + "/api/v1/schema/", timeout=5)
+                # The schema imports every view: later requests find the process warm. Building
+                # it takes seconds on a busy 2-core machine.
+                requests.get(self.url + "/api/v1/schema/", timeout=30)
                 return self
             except requests.ConnectionError:
                 time.sleep(0.1)

@@ -72,7 +72,9 @@ def test_it_creates_a_token_after_make_run(checkout):
     assert prepare.returncode == 0, prepare.stdout + prepare.stderr
     result = shell(checkout, readme_token_lines() + 'echo "token=$TOKEN"')
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.fullmatch(r"token=[0-9a-f]{40}\n", result.stdout), result.stdout + result.stderr
+    assert re.fullmatch(r"token=sca_[A-Za-z0-9_-]{40,}\n", result.stdout), (
+        result.stdout + result.stderr
+    )
 
 
 def test_it_fails_loudly_without_the_settings_make_run_writes(checkout):

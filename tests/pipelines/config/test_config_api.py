@@ -47,3 +47,11 @@ def test_it_is_for_staff_only(anonymous):
     assert anonymous.get("/api/v1/config/export/").status_code in (401, 403)
     response = anonymous.post("/api/v1/config/apply/", {"document": BOX}, format="json")
     assert response.status_code in (401, 403)
+
+
+def test_a_request_without_a_document_is_a_400_of_the_same_shape(api):
+    response = api.post("/api/v1/config/apply/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["problems"] == [
+        {"where": "document", "line": None, "message": "This field is required."}
+    ]
