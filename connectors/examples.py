@@ -101,12 +101,12 @@ SIGNED_CURL = {
         'MSG_ID="msg_$(date +%s%N)"\n'
         "TS=$(date +%s)\n"
         "KEY=$(printf '%s' \"${{SECRET#whsec_}}\" | base64 -d | od -An -tx1 | tr -d ' \\n')\n"
-        "SIG=$(printf '%s.%s.%s' \"$MSG_ID\" \"$TS\" \"$BODY\" \\\n"
+        'SIG=$(printf \'%s.%s.%s\' "$MSG_ID" "$TS" "$BODY" \\\n'
         '  | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" -binary | base64 -w0)\n',
         ['"webhook-id: $MSG_ID"', '"webhook-timestamp: $TS"', '"webhook-signature: v1,$SIG"'],
     ),
     "stripe": (
-        f"TS=$(date +%s)\nSIG=$(printf '%s.%s' \"$TS\" \"$BODY\" | {HEX})\n",
+        f'TS=$(date +%s)\nSIG=$(printf \'%s.%s\' "$TS" "$BODY" | {HEX})\n',
         ['"Stripe-Signature: t=$TS,v1=$SIG"'],
     ),
     "github": (
@@ -118,7 +118,7 @@ SIGNED_CURL = {
         ['"X-Shopify-Hmac-Sha256: $SIG"'],
     ),
     "slack": (
-        f"TS=$(date +%s)\nSIG=$(printf 'v0:%s:%s' \"$TS\" \"$BODY\" | {HEX})\n",
+        f'TS=$(date +%s)\nSIG=$(printf \'v0:%s:%s\' "$TS" "$BODY" | {HEX})\n',
         ['"X-Slack-Request-Timestamp: $TS"', '"X-Slack-Signature: v0=$SIG"'],
     ),
 }
