@@ -1,6 +1,7 @@
-"""Bearer-token authentication for the per-connector endpoints (ingest, mailbox).
+"""Authentication for the per-connector endpoints (ingest, mailbox).
 
-The connector is the credential: `request.auth` is the Connector whose token matched.
+The connector is the credential: `request.auth` is the Connector whose token matched. The
+ingest endpoint verifies its sender itself (`SenderAuthentication`), over the raw body.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ENDPOINT_COLUMNS = Connector.objects.select_related("schema").only(
     "all_or_nothing",
     "drop_unknown_fields",
     "retention_days",
+    "verification",
     "schema__id",
     "schema__updated_at",
 )
@@ -38,12 +40,7 @@ class BearerTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
-        view = request.parser_context["view"]
-        slug = request.parser_context["kwargs"].get("slug", "")
-        try:
-            connector = ENDPOINT_COLUMNS.get(slug=slug, kind=view.kind)
-        except Connector.DoesNotExist:
-            raise Http404(f"No {view.kind.label.lower()} '{slug}'.") from None
+        connector = self.find(request)
         parts = get_authorization_header(request).split()
         if len(parts) != 2 or parts[0].lower() != self.keyword:
             raise exceptions.AuthenticationFailed(INVALID)
@@ -51,5 +48,31 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(INVALID)
         return (None, connector)
 
+    def find(self, request) -> Connector:
+        view = request.parser_context["view"]
+        slug = request.parser_context["kwargs"].get("slug", "")
+        try:
+            return ENDPOINT_COLUMNS.get(slug=slug, kind=view.kind)
+        except Connector.DoesNotExist:
+            raise Http404(f"No {view.kind.label.lower()} '{slug}'.") from None
+
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class SenderAuthentication(BearerTokenAuthentication):
+    """Finds the ingest endpoint only: its view verifies the sender (`Connector.verify_sender`),
+    because a signature covers the raw body, which is read after its size is checked (413).
+    The view raises AuthenticationFailed, so the answer is a 401 with this WWW-Authenticate."""
+
+    def authenticate(self, request):
+        return (None, self.find(request))
+
+    def authenticate_header(self, request):
+        connector = request.auth
+        scheme = connector.verification.get("scheme", "token") if connector else "token"
+        if scheme == "token":
+            return 'Bearer realm="api"'
+        if scheme == "basic":
+            return 'Basic realm="api", charset="UTF-8"'
+        return f'Signature realm="api", scheme="{scheme}"'

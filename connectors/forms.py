@@ -17,6 +17,13 @@ from connectors.jsontext import MAX_JSON_DEPTH, first_too_deep, nesting_exceeds
 from connectors.kinds import PAGINATION_DEFAULTS, REGISTRY
 from connectors.models import Connector
 from connectors.serializers import ConnectorSerializer, HeaderSerializer, SchemaSerializer
+from connectors.verification_form import (
+    KEEP_SECRET_HELP,
+    VERIFICATION_FIELDS,
+    VerificationFields,
+    optional,
+    verification_initial,
+)
 
 AUTH_LABELS = {
     "none": "No authentication (or a header below)",
@@ -48,15 +55,9 @@ ERROR_FIELDS = {
     "schedule": "schedule_every_minutes",
     "variables": "variables_json",
 }
-KEEP_SECRET_HELP = "Leave blank to keep the stored secret; it is never shown again."
 
 
-def optional(field: forms.Field) -> forms.Field:
-    field.required = False
-    return field
-
-
-class ConnectorForm(forms.Form):
+class ConnectorForm(VerificationFields):
     """Create or edit one connector of one kind; `save()` returns it (and `issued_token` on create)."""
 
     name = forms.CharField(max_length=200)
@@ -193,7 +194,14 @@ class ConnectorForm(forms.Form):
         "variables_json",
     )
     BY_KIND = {
-        "ingest_endpoint": ("all_or_nothing", "drop_unknown_fields", "throttle_rate"),
+        "ingest_endpoint": (
+            "all_or_nothing",
+            "drop_unknown_fields",
+            "throttle_rate",
+            "verification_scheme",
+            *{name for fields in VERIFICATION_FIELDS.values() for name in fields},
+            "verification_forget_previous",
+        ),
         "mailbox": ("retention_days",),
         "http_destination": (
             *HTTP,
@@ -247,6 +255,7 @@ class ConnectorForm(forms.Form):
             for form_name, key in fields.items():
                 if key in SECRET_KEYS and stored.get(key) and form_name in self.fields:
                     self.fields[form_name].help_text = KEEP_SECRET_HELP
+        self.mark_stored_verification_secrets(instance)
         if "signing_secret" in self.fields and not instance.signing_secret:
             self.fields["signing_secret"].help_text = "Signs each request (Standard Webhooks)."
 
@@ -301,9 +310,9 @@ class ConnectorForm(forms.Form):
             "schema": data["schema_json"],
         }
         for name in self.BY_KIND[self.kind.name]:
-            if not name.startswith(("auth_", "pagination_", "schedule_")) and not name.endswith(
-                "_json"
-            ):
+            if not name.startswith(
+                ("auth_", "pagination_", "schedule_", "verification_")
+            ) and not name.endswith("_json"):
                 payload[name] = data.get(name)
         for text_field in (
             "throttle_rate",
@@ -321,6 +330,8 @@ class ConnectorForm(forms.Form):
             payload["auth"] = self.auth_document(data)
             if not data.get("signing_secret") and self.instance and self.instance.signing_secret:
                 payload["signing_secret"] = secrets.MASK
+        if "verification_scheme" in self.fields:
+            payload["verification"] = self.verification_document(data)
         if "pagination_type" in self.fields:
             payload["pagination"] = pagination_document(data)
             payload["schedule"] = schedule_document(data)
@@ -344,6 +355,7 @@ class ConnectorForm(forms.Form):
         return document
 
     def add_serializer_errors(self, errors: dict) -> None:
+        self.add_verification_errors(errors)
         for key, messages in errors.items():
             field = ERROR_FIELDS.get(key, key)
             if field not in self.fields:
@@ -473,6 +485,7 @@ def initial_from(connector: Connector) -> dict:
         for form_name, key in fields.items():
             if key not in SECRET_KEYS and key in auth:
                 initial[form_name] = auth[key]
+    initial.update(verification_initial(connector))
     pagination = connector.pagination or {"type": "none"}
     initial["pagination_type"] = pagination.get("type", "none")
     initial["pagination_param"] = pagination.get("param")

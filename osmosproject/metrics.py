@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 runs_log = logging.getLogger("superconnector.runs")
 deliveries_log = logging.getLogger("superconnector.deliveries")
+ingest_log = logging.getLogger("superconnector.ingest")
 
 RECORDS_RECEIVED = Counter(
     "superconnector_records_received",
@@ -73,6 +74,12 @@ ATTEMPT_DURATION = Histogram(
     "How long one outbound delivery request took.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+VERIFICATION_FAILURES = Counter(
+    "superconnector_ingest_verification_failures",
+    "Ingest requests refused (401) because the sender did not prove itself, by connector slug "
+    "and kind of failure (missing, malformed, signature, timestamp, token, credentials).",
+    ["connector", "reason"],
+)
 
 
 # --- Hooks called where records flow ----------------------------------------------------------
@@ -91,6 +98,17 @@ def record_attempt(delivery, attempt, status: str | None) -> None:
 def record_delivered(kind: str, count: int) -> None:
     """Records delivered at once by a destination that needs no outbound request (the mailbox)."""
     transaction.on_commit(partial(RECORDS_DELIVERED.labels(kind).inc, count))
+
+
+def record_verification_failure(connector: str, reason_class: str, reason: str) -> None:
+    """An ingest request failed sender verification (no transaction: nothing was stored)."""
+    VERIFICATION_FAILURES.labels(connector, reason_class).inc()
+    ingest_log.warning(
+        "ingest verification failed connector=%s reason=%r",
+        connector,
+        reason,
+        extra={"event": "verification_failed", "connector": connector, "reason": reason_class},
+    )
 
 
 def _count_run(run) -> None:

@@ -41,6 +41,11 @@ urlpatterns = [
         name="connector_post_sample",
     ),
     path(
+        "connectors/<int:pk>/signed-sample/",
+        connector_pages.connector_post_signed_sample,
+        name="connector_post_signed_sample",
+    ),
+    path(
         "connectors/<int:pk>/test-request/",
         connector_pages.connector_test_request,
         name="connector_test_request",

@@ -1,5 +1,5 @@
-"""A connector's own page and its actions: post a sample record, send a test request, test read,
-forget a mailbox consumer.
+"""A connector's own page and its actions: post a sample record (plain, or signed through the real
+endpoint), send a test request, test read, forget a mailbox consumer.
 
 The page shows what happens to the connector's records (runs, mailbox backlog and latest
 records, deliveries), which lives above `connectors`, so it is rendered from here; the
@@ -9,9 +9,11 @@ connector list and forms stay in `connectors/views.py`.
 from __future__ import annotations
 
 import json
+import time
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.test import RequestFactory
 from django.views.decorators.http import require_POST
 
 from connectors import examples
@@ -19,11 +21,15 @@ from connectors.auth import mask_auth
 from connectors.forms import SampleRecordForm
 from connectors.models import Connector
 from connectors.sample_request import request_send_sample
+from connectors.verification import REGISTRY as SCHEMES
+from connectors.verification import mask_verification, sign_example
+from connectors.verification_form import SENDER_SENDS
 from connectors.views import endpoint_url, staff_required, token_key
 from mailbox.models import ConsumerCursor, MailboxRecord, backlog
 from mailbox.views import DEFAULT_CONSUMER
 from pipelines.delivery.models import Delivery
-from pipelines.ingest.views import accept_batch
+from pipelines.ingest.models import VerificationFailure
+from pipelines.ingest.views import IngestView, accept_batch, previous_secret_used_at
 from pipelines.pull.sample import request_sample
 from pipelines.runs.models import Run
 
@@ -58,6 +64,7 @@ def detail_context(request, connector: Connector, **extra) -> dict:
     if connector.kind == Connector.Kind.INGEST_ENDPOINT:
         context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
         context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)
+        context.update(sender_context(connector, url, sample))
     if connector.is_source:
         context["runs"] = Run.objects.filter(source=connector)[:10]
     if connector.kind == Connector.Kind.MAILBOX:
@@ -91,6 +98,51 @@ def connector_post_sample(request, pk: int):
         response = accept_batch(connector, form.cleaned_data["record"])
         result = {"status": response.status_code, **response.data}
     return connector_detail(request, pk, sample_form=form, sample_result=result)
+
+
+def sender_context(connector: Connector, url: str, sample: dict) -> dict:
+    """How the sender proves itself, a signed example, and the last requests that did not."""
+    verification = mask_verification(connector.verification)
+    scheme = verification.get("scheme", "token")
+    signed = scheme in SCHEMES and scheme != "token"
+    return {
+        "verification": verification,
+        "scheme_label": SCHEMES[scheme].label if scheme in SCHEMES else scheme,
+        "sender_sends": SENDER_SENDS.get(scheme, ""),
+        "curl_signed": examples.curl_signed(url, connector.verification, sample) if signed else "",
+        "query_token_url": f"{url}?token=$TOKEN" if verification.get("allow_query_token") else "",
+        "verification_failures": VerificationFailure.latest(connector),
+        "previous_secret_used_at": previous_secret_used_at(connector.pk),
+    }
+
+
+@staff_required
+@require_POST
+def connector_post_signed_sample(request, pk: int):
+    """Sign a sample record with the connector's own verification setting and post it through
+    the real endpoint (size check, verification, replay check, parsing, storing), as its
+    sender would: a wrong setting shows here as the 401 the sender would get."""
+    connector = get_object_or_404(Connector, pk=pk, kind=Connector.Kind.INGEST_ENDPOINT)
+    form = SampleRecordForm(request.POST)
+    result = None
+    if form.is_valid():
+        records = form.cleaned_data["record"]
+        body = json.dumps(records[0] if len(records) == 1 else records).encode()
+        headers = sign_example(connector.verification, body, time.time())
+        # A request built as the server would receive it: the endpoint reads the raw stream.
+        sent = RequestFactory().post(
+            f"/api/v1/ingest/{connector.slug}/",
+            body,
+            content_type="application/json",
+            headers=headers,
+            SERVER_NAME=request.get_host().partition(":")[0],
+        )
+        response = IngestView.as_view()(sent, slug=connector.slug)
+        response.render()
+        result = {"status": response.status_code, "body": response.content.decode()}
+        if response.status_code == 202:
+            result.update(json.loads(response.content))
+    return connector_detail(request, pk, sample_form=form, signed_result=result)
 
 
 @staff_required

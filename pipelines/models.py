@@ -1,6 +1,7 @@
 """Every model of the app, for Django's registry: each flow keeps its own in its package."""
 
 from pipelines.delivery.models import Delivery, DeliveryAttempt, DeliveryPayload
+from pipelines.ingest.models import VerificationFailure
 from pipelines.mapping.models import Mapping, Pipeline
 from pipelines.pull.models import PullLock, SeenKey
 from pipelines.runs.models import IdempotencyKey, RecordError, Run, RunStat
@@ -19,4 +20,5 @@ __all__ = [
     "RunStat",
     "SeenKey",
     "Upload",
+    "VerificationFailure",
 ]

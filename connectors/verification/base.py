@@ -18,6 +18,14 @@ DEFAULT_TOLERANCE = 300
 MAX_TOLERANCE = 86_400
 SECRET_KEYS = ("secret", "previous_secret", "password", "previous_password")
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# The beginnings of the reasons the schemes give, by the kind of failure they are.
+FAILURE_KINDS = (
+    ("no ", "missing"),
+    ("malformed", "malformed"),
+    ("signature", "signature"),
+    ("timestamp", "timestamp"),
+    ("username or password", "credentials"),
+)
 
 
 class VerificationFailed(Exception):
@@ -26,6 +34,18 @@ class VerificationFailed(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+    @property
+    def kind(self) -> str:
+        """What sort of failure, in one word, for counting (a metric label): missing, malformed,
+        signature, timestamp, token, credentials or other."""
+        reason = self.reason.lower()
+        if "token" in reason:
+            return "token"
+        for prefix, kind in FAILURE_KINDS:
+            if reason.startswith(prefix):
+                return kind
+        return "other"
 
 
 class InvalidVerification(ValueError):

@@ -1,30 +1,55 @@
-"""The ingest endpoint: customers POST records to `POST /api/v1/ingest/{slug}/`."""
+"""The ingest endpoint: customers POST records to `POST /api/v1/ingest/{slug}/`.
+
+The sender proves itself as the connector's `verification` says (docs/ingest.md): the endpoint
+token, or a signature over the raw body. The body is read once, size-checked, verified, then
+parsed.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     inline_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connectors.endpoint_auth import BearerTokenAuthentication
+from connectors.endpoint_auth import SenderAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
+from connectors.secrets import UNDECRYPTABLE, is_undecryptable
 from connectors.throttling import IngestRateThrottle
+from connectors.verification import (
+    DEFAULT_TOLERANCE,
+    VerificationFailed,
+    Verified,
+    hub_challenge,
+    slack_challenge,
+)
+from osmosproject.metrics import record_verification_failure
+from pipelines.ingest.models import VerificationFailure
 from pipelines.runs.batches import check_records, keep_rejected, prepare_all, store_all
 from pipelines.runs.models import IdempotencyKey, Run
 
+logger = logging.getLogger("superconnector.ingest")
+
 # The response lists this many errors; all of them are kept with the run.
 MAX_ERRORS_IN_RESPONSE = 100
+# How long the connector page says the sender still signs with the previous secret.
+PREVIOUS_SECRET_NOTICE_SECONDS = 7 * 24 * 3600
 
 
 IngestResponse = inline_serializer(
@@ -41,7 +66,7 @@ ErrorResponse = inline_serializer("IngestError", {"detail": serializers.CharFiel
 
 
 class IngestView(APIView):
-    authentication_classes = [BearerTokenAuthentication]
+    authentication_classes = [SenderAuthentication]
     permission_classes = [AllowAny]
     kind = Connector.Kind.INGEST_ENDPOINT
 
@@ -50,8 +75,10 @@ class IngestView(APIView):
         summary="Send records to an ingest endpoint",
         description=(
             'Body: a JSON object (one record), a JSON array, {"records": [...]}, NDJSON '
-            "(application/x-ndjson) or CSV with a header row (text/csv). Authenticate with "
-            "`Authorization: Bearer <token>` of this connector."
+            "(application/x-ndjson) or CSV with a header row (text/csv). The sender proves "
+            "itself as the connector's `verification` says: `Authorization: Bearer <token>` "
+            "of this connector by default, or a signature (GitHub, Stripe, Slack, Shopify, "
+            "Standard Webhooks, HMAC) or HTTP Basic. A 401 says what failed."
         ),
         request={
             "application/json": {"type": "object"},
@@ -75,19 +102,34 @@ class IngestView(APIView):
     )
     def post(self, request, slug: str):
         connector: Connector = request.auth
+        try:
+            # The size check comes first (413), and the raw bytes are what signatures cover:
+            # read before any parser touches the stream.
+            body = read_body(request)
+        except BodyError as exc:
+            return body_error_response(exc)
+        verified = verify_sender(connector, request, body)
         if not connector.enabled:
-            return Response(
-                {"detail": "This endpoint is disabled."}, status=status.HTTP_403_FORBIDDEN
-            )
+            return disabled_response()
         throttle = IngestRateThrottle()
         if not throttle.allow_request(request, self):
             self.throttled(request, throttle.wait())
+        challenge = slack_challenge(body)
+        if challenge is not None:
+            # Slack's handshake when its Request URL is saved: answered, nothing stored.
+            return Response({"challenge": challenge})
         try:
-            body = read_body(request)
             kind = media_type(request.content_type or "")
         except BodyError as exc:
             return body_error_response(exc)
         key = request.headers.get("Idempotency-Key", "")
+        fresh_since = None
+        if verified.event_id:
+            # A repeat of a signed event (a sender's retry, or a captured request replayed
+            # within the tolerance) is answered as the first was; older ones fail the timestamp.
+            key = event_key(verified.event_id)
+            tolerance = connector.verification.get("tolerance_seconds", DEFAULT_TOLERANCE)
+            fresh_since = timezone.now() - timedelta(seconds=tolerance)
         body_hash = ""
         if key:
             # Only a keyed request is compared with an earlier one: no hash (nor a copy of a
@@ -95,7 +137,7 @@ class IngestView(APIView):
             digest = hashlib.sha256(kind.encode() + b"\0")
             digest.update(body)
             body_hash = digest.hexdigest()
-            replay = replay_idempotent(connector, key, body_hash)
+            replay = replay_idempotent(connector, key, body_hash, fresh_since)
             if replay is not None:
                 return replay
         try:
@@ -103,7 +145,88 @@ class IngestView(APIView):
         except BodyError as exc:
             return body_error_response(exc)
         del body  # bounded memory: keep the parsed records only
-        return accept_batch(connector, records, key=key, body_hash=body_hash)
+        return accept_batch(
+            connector, records, key=key, body_hash=body_hash, fresh_since=fresh_since
+        )
+
+    @extend_schema(
+        operation_id="ingest_subscription_check",
+        summary="Answer a subscription check (WebSub, Meta webhooks)",
+        description=(
+            "`GET ?hub.mode=subscribe&hub.challenge=...` answers the challenge as plain text. "
+            "When `hub.verify_token` is sent, it must be this endpoint's token. Any other GET "
+            "is 405."
+        ),
+        parameters=[
+            OpenApiParameter("hub.mode", str),
+            OpenApiParameter("hub.challenge", str),
+            OpenApiParameter("hub.verify_token", str),
+        ],
+        responses={(200, "text/plain"): str, 401: ErrorResponse, 405: ErrorResponse},
+        auth=[],
+    )
+    def get(self, request, slug: str):
+        connector: Connector = request.auth
+        try:
+            challenge = hub_challenge(request.query_params, check_token=connector.check_token)
+        except VerificationFailed as exc:
+            refuse(connector, exc)
+        if challenge is None:
+            raise exceptions.MethodNotAllowed(request.method)
+        if not connector.enabled:
+            return disabled_response()
+        return HttpResponse(challenge, content_type="text/plain; charset=utf-8")
+
+
+def disabled_response() -> Response:
+    return Response({"detail": "This endpoint is disabled."}, status=status.HTTP_403_FORBIDDEN)
+
+
+def verify_sender(connector: Connector, request, body: bytes) -> Verified:
+    """The sender's proof checked against the connector's setting; a 401 when it fails."""
+    if is_undecryptable(connector.verification):
+        # Never fall back to a weaker check: the owner must restore the key or re-enter it.
+        refuse(connector, VerificationFailed(f"the verification setting {UNDECRYPTABLE}"))
+    try:
+        verified = connector.verify_sender(
+            request.headers, body, time.time(), query=request.query_params
+        )
+    except VerificationFailed as exc:
+        refuse(connector, exc)
+    if verified.by_previous_secret:
+        logger.warning(
+            "ingest connector=%s: the sender still uses the previous secret",
+            connector.slug,
+            extra={"event": "previous_secret_used", "connector": connector.slug},
+        )
+        cache.set(previous_secret_key(connector.pk), timezone.now(), PREVIOUS_SECRET_NOTICE_SECONDS)
+    return verified
+
+
+def refuse(connector: Connector, exc: VerificationFailed):
+    """Keep the failure for the connector's page and /metrics, and answer 401 with its reason
+    (which never carries the expected value)."""
+    scheme = connector.verification.get("scheme", "token")
+    VerificationFailure.record(connector, scheme, exc.reason)
+    record_verification_failure(connector.slug, exc.kind, exc.reason)
+    raise exceptions.AuthenticationFailed(exc.reason)
+
+
+def previous_secret_key(connector_id: int) -> str:
+    return f"ingest:previous-secret-used:{connector_id}"
+
+
+def previous_secret_used_at(connector_id: int):
+    """When the sender last proved itself with the previous secret only (recently), else None."""
+    return cache.get(previous_secret_key(connector_id))
+
+
+def event_key(event_id: str) -> str:
+    key = f"event:{event_id}"
+    if len(key) > 255:
+        # The column holds 255 characters; a longer id is kept as its digest.
+        key = "event-sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    return key
 
 
 def read_body(request) -> bytes:
@@ -129,13 +252,20 @@ def body_error_response(exc: BodyError) -> Response:
     return Response({"detail": exc.message, **exc.detail}, status=exc.status)
 
 
-def replay_idempotent(connector: Connector, key: str, body_hash: str) -> Response | None:
-    stored = IdempotencyKey.objects.filter(connector=connector, key=key).first()
+def replay_idempotent(
+    connector: Connector, key: str, body_hash: str, fresh_since=None
+) -> Response | None:
+    """The first answer to this key, if any; `fresh_since` ignores older ones (event ids)."""
+    stored = IdempotencyKey.objects.filter(connector=connector, key=key)
+    if fresh_since is not None:
+        stored = stored.filter(created_at__gte=fresh_since)
+    stored = stored.first()
     if stored is None:
         return None
     if stored.body_hash != body_hash:
+        what = "event id" if fresh_since is not None else "Idempotency-Key"
         return Response(
-            {"detail": "This Idempotency-Key was already used with a different body."},
+            {"detail": f"This {what} was already used with a different body."},
             status=status.HTTP_409_CONFLICT,
         )
     return Response(
@@ -144,7 +274,7 @@ def replay_idempotent(connector: Connector, key: str, body_hash: str) -> Respons
 
 
 def accept_batch(
-    connector: Connector, records: list, *, key: str = "", body_hash: str = ""
+    connector: Connector, records: list, *, key: str = "", body_hash: str = "", fresh_since=None
 ) -> Response:
     validator = connector.schema.compile(drop_unknown=connector.drop_unknown_fields)
     accepted, accepted_indices, rejected = check_records(validator, records)
@@ -171,6 +301,11 @@ def accept_batch(
         prepared = prepare_all(connector.pk, accepted, accepted_indices)
         try:
             with transaction.atomic():
+                if key and fresh_since is not None:
+                    # An event id seen before the tolerance window is a new delivery.
+                    IdempotencyKey.objects.filter(
+                        connector=connector, key=key, created_at__lt=fresh_since
+                    ).delete()
                 if key:
                     # Inserted first: a concurrent repeat of this key waits here, then fails on
                     # the unique constraint and replays this response instead of storing a
@@ -194,7 +329,11 @@ def accept_batch(
                     idem.response = body
                     idem.save(update_fields=["response"])
         except IntegrityError:
-            if key and (replay := replay_idempotent(connector, key, body_hash)) is not None:
+            if (
+                key
+                and (replay := replay_idempotent(connector, key, body_hash, fresh_since))
+                is not None
+            ):
                 return replay
             if last_try:
                 raise

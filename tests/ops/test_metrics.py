@@ -142,3 +142,22 @@ def test_it_counts_nothing_for_a_transaction_that_rolled_back(source):
     after = scrape()
     name = "superconnector_records_received_total"
     assert value(after, name, trigger="ingest") == value(before, name, trigger="ingest")
+
+
+def test_it_counts_sender_verification_failures_by_connector_and_kind(db):
+    hooks = make_connector("ingest_endpoint", "Hooks", FIELDS, verification={})
+    hooks.verification = {"scheme": "github", "secret": "It's a Secret to Everybody"}
+    hooks.save()
+    name = "superconnector_ingest_verification_failures_total"
+    before = scrape()
+    url = f"/api/v1/ingest/{hooks.slug}/"
+    for signature in ("sha256=" + "0" * 64, "sha256=" + "1" * 64, None):
+        headers = {"X-Hub-Signature-256": signature} if signature else {}
+        response = Client().post(url, {"id": 1}, content_type="application/json", headers=headers)
+        assert response.status_code == 401
+    after = scrape()
+    for kind, count in (("signature", 2), ("missing", 1)):
+        delta = value(after, name, connector=hooks.slug, reason=kind) - value(
+            before, name, connector=hooks.slug, reason=kind
+        )
+        assert delta == count
