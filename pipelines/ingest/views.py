@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     inline_serializer,
 )
@@ -16,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from connectors.api import RecordSchemaView
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
@@ -38,6 +40,9 @@ IngestResponse = inline_serializer(
     },
 )
 ErrorResponse = inline_serializer("IngestError", {"detail": serializers.CharField()})
+RECORD_SCHEMA = OpenApiResponse(
+    {"type": "object", "additionalProperties": True}, description="A JSON Schema (2020-12)."
+)
 
 
 class IngestView(APIView):
@@ -104,6 +109,25 @@ class IngestView(APIView):
             return body_error_response(exc)
         del body  # bounded memory: keep the parsed records only
         return accept_batch(connector, records, key=key, body_hash=body_hash)
+
+
+class IngestSchemaView(RecordSchemaView):
+    kind = Connector.Kind.INGEST_ENDPOINT
+
+    @extend_schema(
+        operation_id="ingest_record_schema",
+        summary="The JSON Schema of one record an ingest endpoint accepts",
+        description=(
+            "JSON Schema (draft 2020-12) of one record, derived from the endpoint's schema: "
+            'every value the endpoint accepts is described, coercible text included ("42" '
+            "for an integer), so a record it accepts is never rejected for its shape. Readable "
+            "with `Authorization: Bearer <token>` of this endpoint, or by staff."
+        ),
+        responses={200: RECORD_SCHEMA, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse},
+        auth=[{"bearerAuth": []}, {"tokenAuth": []}, {"cookieAuth": []}],
+    )
+    def get(self, request, slug: str):
+        return super().get(request, slug)
 
 
 def read_body(request) -> bytes:
