@@ -26,6 +26,10 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Exactly what Python's str.strip() strips (str.isspace), spelled for both regex engines.
 _WS = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 _PAD = f"[{_WS}]*"
+# float() reads through the same blanks but the four information separators \x1c-\x1f.
+_NUMBER_PAD = (
+    "[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*"
+)
 
 # Calendar dates, leap years included: date.fromisoformat's "YYYY-MM-DD", years 0001 to 9999.
 _LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
@@ -35,7 +39,8 @@ _DATE = (
     f"|{_LEAP_YEAR}-02-29)"
 )
 _HOUR, _MINUTE = "([01][0-9]|2[0-3])", "[0-5][0-9]"
-_SENT_TIME = f"{_HOUR}(:{_MINUTE}(:{_MINUTE}([.,][0-9]+)?)?)?(Z|[+-]{_HOUR}(:?{_MINUTE})?)?"
+_SENT_OFFSET = f"(Z|[+-]{_HOUR}(:{_MINUTE}(:{_MINUTE}(\\.[0-9]+)?)?|{_MINUTE}({_MINUTE})?)?)"
+_SENT_TIME = f"{_HOUR}(:{_MINUTE}(:{_MINUTE}([.,][0-9]+)?)?)?{_SENT_OFFSET}?"
 _CANONICAL_TIME = (
     f"{_HOUR}:{_MINUTE}:{_MINUTE}(\\.[0-9]{{6}})?"
     f"([+-]{_HOUR}:{_MINUTE}(:{_MINUTE}(\\.[0-9]{{6}})?)?)?"
@@ -56,9 +61,9 @@ _INTEGER_TEXT = "[+-]?[0-9]{1,4300}(\\.0*)?"
 _NUMBER_TEXT = "[+-]?([0-9]{1,200}(\\.[0-9]*)?|\\.[0-9]{1,200})([eE][+-]?[0-9]{1,2})?"
 
 
-def _text(pattern: str, padded: bool = True) -> dict[str, Any]:
+def _text(pattern: str, padded: bool = True, pad: str = _PAD) -> dict[str, Any]:
     if padded:
-        return {"type": "string", "pattern": f"^{_PAD}{pattern}{_PAD}$"}
+        return {"type": "string", "pattern": f"^{pad}{pattern}{pad}$"}
     return {"type": "string", "pattern": f"^{pattern}$"}
 
 
@@ -69,7 +74,7 @@ def _accepted_value(type_name: str) -> list[dict[str, Any]]:
     if type_name == "integer":
         return [{"type": "integer"}, _text(_INTEGER_TEXT)]
     if type_name == "number":
-        return [{"type": "number"}, _text(_NUMBER_TEXT)]
+        return [{"type": "number"}, _text(_NUMBER_TEXT, pad=_NUMBER_PAD)]
     if type_name == "boolean":
         return [{"type": "boolean"}, {"enum": [0, 1]}, _text(f"({_BOOLEAN_WORDS})")]
     if type_name == "date":
