@@ -5,6 +5,7 @@ from pipelines.config.api import ConfigApplyView, ConfigExportView
 from pipelines.delivery.api import DeliveryViewSet
 from pipelines.ingest.views import IngestSchemaView, IngestView
 from pipelines.mapping.api import PipelineViewSet
+from pipelines.openapi import ConnectorOpenApiView
 from pipelines.pull.api import ConnectorTestReadViewSet, PipelineRunViewSet
 from pipelines.runs.api import RunViewSet
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("ingest/<slug:slug>/schema/", IngestSchemaView.as_view(), name="ingest-schema"),
     path("config/export/", ConfigExportView.as_view(), name="config-export"),
     path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
+    path("connectors/<int:pk>/openapi/", ConnectorOpenApiView.as_view(), name="connector-openapi"),
     *router.urls,
     *pull_router.urls,
 ]
