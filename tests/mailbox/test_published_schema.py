@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from django.test import Client
 from jsonschema import Draft202012Validator
 
-from tests.helpers import make_connector
+from tests.helpers import make_connector, make_pipeline
 
 
 def get_schema(mailbox, token=None, client=None):
@@ -45,3 +47,44 @@ def test_a_missing_wrong_or_foreign_token_is_401(outbox):
 def test_an_ingest_endpoint_slug_is_404(db):
     endpoint = make_connector("ingest_endpoint", "In")
     assert get_schema(endpoint, endpoint.rotate_token()).status_code == 404
+
+
+def test_records_that_arrived_through_a_pipeline_fit_the_published_schema(outbox):
+    orders = make_connector(
+        "ingest_endpoint",
+        "Orders",
+        [
+            {"name": "order_id", "type": "string", "required": True},
+            {"name": "email", "type": "string", "required": True},
+            {"name": "customer", "type": "json"},
+            {"name": "paid", "type": "string"},
+        ],
+    )
+    make_pipeline(
+        orders,
+        outbox,
+        [{"target": "customer.name", "source": "customer.name", "transforms": ["trim"]}],
+    )
+    sent = [
+        {"order_id": " 42 ", "email": " ann@example.com ", "customer": {"name": " Ann "}},
+        {"order_id": "7", "email": "bo@example.com", "paid": "yes", "extra": 1},
+        {"order_id": "8", "email": "cy@example.com", "paid": ""},
+    ]
+    response = Client().post(
+        f"/api/v1/ingest/{orders.slug}/",
+        json.dumps(sent),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {orders.rotate_token()}",
+    )
+    assert response.json()["accepted"] == 3
+
+    page = (
+        Client()
+        .get(f"/api/v1/mailbox/{outbox.slug}/", HTTP_AUTHORIZATION=f"Bearer {outbox.token}")
+        .json()
+    )
+    published = Draft202012Validator(get_schema(outbox, outbox.token).json())
+
+    assert [r["data"]["order_id"] for r in page["records"]] == [42, 7, 8]
+    for record in page["records"]:
+        assert list(published.iter_errors(record["data"])) == []
