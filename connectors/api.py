@@ -3,15 +3,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
+from connectors.endpoint_auth import EndpointOrStaffAuthentication, IsEndpointOrStaff
 from connectors.models import ApiToken, Connector
 from connectors.serializers import (
     ApiTokenCreateSerializer,
@@ -137,3 +142,26 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
     def perform_destroy(self, instance):
         # Revoked, not deleted: a client still sending it is told so, not just "invalid".
         instance.revoke()
+
+
+class SchemaJSONRenderer(JSONRenderer):
+    media_type = "application/schema+json"
+
+
+class RecordSchemaView(APIView):
+    """`GET .../{slug}/schema/`: the JSON Schema of one record of an ingest endpoint or mailbox,
+    for the sender or consumer (its endpoint token) and for staff."""
+
+    authentication_classes = [
+        EndpointOrStaffAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
+    permission_classes = [IsEndpointOrStaff]
+    renderer_classes = [JSONRenderer, SchemaJSONRenderer]
+    kind: Connector.Kind
+
+    def get(self, request, slug: str):
+        connector = request.auth
+        if not isinstance(connector, Connector):
+            connector = get_object_or_404(Connector, slug=slug, kind=self.kind)
+        return Response(connector.record_json_schema())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
 
 from connectors.models import Connector
 
@@ -76,3 +77,28 @@ class SenderAuthentication(BearerTokenAuthentication):
         if scheme == "basic":
             return 'Basic realm="api", charset="UTF-8"'
         return f'Signature realm="api", scheme="{scheme}"'
+
+
+class EndpointOrStaffAuthentication(BearerTokenAuthentication):
+    """For what an endpoint publishes about itself (its record schema): a Bearer token must be
+    this connector's; any other credentials are left to the management API's authentication."""
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if parts and parts[0].lower() == self.keyword:
+            return super().authenticate(request)
+        view = request.parser_context["view"]
+        slug = request.parser_context["kwargs"].get("slug", "")
+        # An unknown slug is 404 whoever asks, as on the endpoints themselves.
+        if not Connector.objects.filter(slug=slug, kind=view.kind).exists():
+            raise Http404(f"No {view.kind.label.lower()} '{slug}'.")
+        return None
+
+
+class IsEndpointOrStaff(BasePermission):
+    """The connector's own token, or a staff member (API token or session)."""
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, Connector):
+            return True
+        return bool(request.user and request.user.is_staff)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from connectors import secrets
+from connectors.json_schema import accepted_schema, emitted_schema
 from connectors.schema import CompiledSchema, FieldSpec
 
 
@@ -40,6 +41,13 @@ class Schema(models.Model):
     def compile(self, *, drop_unknown: bool = False) -> CompiledSchema:
         """Compiled once and reused while the schema is unchanged (every edit bumps updated_at)."""
         return _compiled_schema(self.pk, self.updated_at, drop_unknown)
+
+    def json_schema(self, *, emitted: bool = False, drop_unknown: bool = False, title: str = ""):
+        """JSON Schema (2020-12) of one record: as an ingest endpoint accepts it, or `emitted`,
+        as a mailbox hands it out (connectors/json_schema.py)."""
+        if emitted:
+            return emitted_schema(self.specs(), title=title)
+        return accepted_schema(self.specs(), drop_unknown=drop_unknown, title=title)
 
     def replace_fields(self, fields: list[dict]) -> None:
         """Set the whole field list at once: the API and the UI edit a schema as one document."""
@@ -218,6 +226,14 @@ class Connector(models.Model):
         while cls.objects.filter(slug=slug).exists():
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+    def record_json_schema(self) -> dict:
+        """The published schema of one record: what a source accepts, what a destination emits."""
+        return self.schema.json_schema(
+            emitted=self.is_destination,
+            drop_unknown=self.drop_unknown_fields,
+            title=f"{self.name} record",
+        )
 
     # --- tokens ------------------------------------------------------------------
     def rotate_token(self) -> str:

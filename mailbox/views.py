@@ -8,13 +8,19 @@ from dataclasses import dataclass
 
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from connectors.api import RecordSchemaView
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.models import Connector
 from connectors.parsers import JSONParser
@@ -294,3 +300,27 @@ class AckView(MailboxEndpoint):
                 "cursor": encode_cursor(mailbox.pk, committed),
             }
         )
+
+
+class MailboxSchemaView(RecordSchemaView):
+    kind = Connector.Kind.MAILBOX
+
+    @extend_schema(
+        operation_id="mailbox_record_schema",
+        summary="The JSON Schema of one record a mailbox hands out",
+        description=(
+            "JSON Schema (draft 2020-12) of a record's `data`: the mailbox's fields in their "
+            "canonical form (strict types, no nulls, nothing else). Readable with "
+            "`Authorization: Bearer <token>` of this mailbox, or by staff."
+        ),
+        responses={
+            200: OpenApiResponse(
+                {"type": "object", "additionalProperties": True},
+                description="A JSON Schema (2020-12).",
+            ),
+            **{code: ErrorSchema for code in (401, 403, 404)},
+        },
+        auth=[{"bearerAuth": []}, {"tokenAuth": []}, {"cookieAuth": []}],
+    )
+    def get(self, request, slug: str):
+        return super().get(request, slug)

@@ -14,6 +14,7 @@ import time
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.test import RequestFactory
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from connectors import examples
@@ -61,6 +62,14 @@ def detail_context(request, connector: Connector, **extra) -> dict:
         "auth": mask_auth(connector.auth) if connector.auth else {"type": "none"},
         **extra,
     }
+    if url:
+        route = (
+            "ingest-schema"
+            if connector.kind == Connector.Kind.INGEST_ENDPOINT
+            else "mailbox-schema"
+        )
+        context["schema_url"] = reverse(route, kwargs={"slug": connector.slug})
+        context["openapi_url"] = reverse("connector-openapi", kwargs={"pk": connector.pk})
     if connector.kind == Connector.Kind.INGEST_ENDPOINT:
         context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
         context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)

@@ -3,8 +3,9 @@ from rest_framework.routers import DefaultRouter
 
 from pipelines.config.api import ConfigApplyView, ConfigExportView
 from pipelines.delivery.api import DeliveryViewSet
-from pipelines.ingest.views import IngestView
+from pipelines.ingest.views import IngestSchemaView, IngestView
 from pipelines.mapping.api import PipelineViewSet
+from pipelines.openapi import ConnectorOpenApiView
 from pipelines.pull.api import ConnectorTestReadViewSet, PipelineRunViewSet
 from pipelines.runs.api import RunViewSet
 
@@ -23,8 +24,10 @@ pull_router.register("connectors", ConnectorTestReadViewSet, basename="connector
 
 urlpatterns = [
     path("ingest/<slug:slug>/", IngestView.as_view(), name="ingest"),
+    path("ingest/<slug:slug>/schema/", IngestSchemaView.as_view(), name="ingest-schema"),
     path("config/export/", ConfigExportView.as_view(), name="config-export"),
     path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
+    path("connectors/<int:pk>/openapi/", ConnectorOpenApiView.as_view(), name="connector-openapi"),
     *router.urls,
     *pull_router.urls,
 ]

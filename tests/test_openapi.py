@@ -20,6 +20,9 @@ def test_the_schema_generates_without_warnings_and_covers_every_endpoint(tmp_pat
         "/api/v1/ingest/{slug}/",
         "/api/v1/mailbox/{slug}/",
         "/api/v1/mailbox/{slug}/ack/",
+        "/api/v1/ingest/{slug}/schema/",
+        "/api/v1/mailbox/{slug}/schema/",
+        "/api/v1/connectors/{id}/openapi/",
     ):
         assert path in paths, path
 

@@ -19,6 +19,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     inline_serializer,
 )
@@ -27,6 +28,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from connectors.api import RecordSchemaView
 from connectors.endpoint_auth import SenderAuthentication
 from connectors.formats import BodyError, media_type, parse_records, read_limited
 from connectors.models import Connector
@@ -63,6 +65,9 @@ IngestResponse = inline_serializer(
     },
 )
 ErrorResponse = inline_serializer("IngestError", {"detail": serializers.CharField()})
+RECORD_SCHEMA = OpenApiResponse(
+    {"type": "object", "additionalProperties": True}, description="A JSON Schema (2020-12)."
+)
 
 
 class IngestView(APIView):
@@ -227,6 +232,25 @@ def event_key(event_id: str) -> str:
         # The column holds 255 characters; a longer id is kept as its digest.
         key = "event-sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
     return key
+
+
+class IngestSchemaView(RecordSchemaView):
+    kind = Connector.Kind.INGEST_ENDPOINT
+
+    @extend_schema(
+        operation_id="ingest_record_schema",
+        summary="The JSON Schema of one record an ingest endpoint accepts",
+        description=(
+            "JSON Schema (draft 2020-12) of one record, derived from the endpoint's schema: "
+            'every value the endpoint accepts is described, coercible text included ("42" '
+            "for an integer), so a record it accepts is never rejected for its shape. Readable "
+            "with `Authorization: Bearer <token>` of this endpoint, or by staff."
+        ),
+        responses={200: RECORD_SCHEMA, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse},
+        auth=[{"bearerAuth": []}, {"tokenAuth": []}, {"cookieAuth": []}],
+    )
+    def get(self, request, slug: str):
+        return super().get(request, slug)
 
 
 def read_body(request) -> bytes:
