@@ -148,3 +148,44 @@ def test_the_api_shows_why_and_a_saved_fix_clears_the_mark(orders, post, api):
     fixed = api.patch(f"/api/v1/pipelines/{pipeline.pk}/", {"mappings": []}, format="json")
     assert fixed.status_code == 200
     assert fixed.json()["broken_reason"] == ""
+
+
+def test_a_pull_through_a_broken_pipeline_keeps_every_page(db, httpserver, settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True  # the test server listens on 127.0.0.1
+    from pipelines.pull.runs import pull
+    from tests.pipelines.pull.source_helpers import items, source_into_mailbox
+
+    httpserver.expect_request("/items").respond_with_json(items(3))
+    source, box = source_into_mailbox(httpserver.url_for("/items"))
+    pipeline = Pipeline.objects.get(source=source)
+    SchemaField.objects.filter(schema=box.schema, name="id").delete()
+    Mapping.objects.create(pipeline=pipeline, target="id", source="id")
+    Pipeline.objects.filter(pk=pipeline.pk).update(updated_at=timezone.now())
+
+    run = pull(source)
+
+    assert (run.status, run.accepted) == ("succeeded", 3)
+    pipeline.refresh_from_db()
+    assert "'id' is not a field of the destination" in pipeline.broken_reason
+    assert RecordError.objects.filter(run=run, pipeline=pipeline).count() == 3
+
+
+def test_an_upload_through_a_broken_pipeline_keeps_every_row(orders):
+    from pipelines.uploads.models import Upload
+    from pipelines.uploads.processing import process_upload
+
+    box = make_connector("mailbox", "CRM", [{"name": "contact", "type": "email"}])
+    pipeline = make_pipeline(orders, box, [{"target": "contact", "source": "email"}])
+    break_behind_validation(box)
+    upload = Upload.objects.create(
+        source=orders,
+        filename="orders.csv",
+        content="order_id,email\n1,a@example.com\n2,b@example.com\n",
+        size_bytes=48,
+    )
+
+    assert process_upload(upload.pk) == Upload.Status.DONE
+
+    pipeline.refresh_from_db()
+    assert pipeline.broken_reason
+    assert RecordError.objects.filter(pipeline=pipeline).count() == 2
