@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from connectors import secrets
 from connectors.models import ApiToken, Connector, Header, Schema, SchemaField
+from connectors.schema_guards import schema_change_problems
 
 
 class HeaderForm(forms.ModelForm):
@@ -31,8 +32,32 @@ class HeaderInline(admin.TabularInline):
     extra = 0
 
 
+class SchemaFieldFormSet(forms.BaseInlineFormSet):
+    """Refuses what the API refuses: a schema edit that would break a pipeline."""
+
+    def clean(self):
+        super().clean()
+        connector = Connector.objects.filter(schema=self.instance).first()
+        if any(self.errors) or connector is None:
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        kept.sort(key=lambda data: data.get("position") or 0)
+        specs = [SchemaField(**{key: data.get(key) for key in SPEC_KEYS}).spec() for data in kept]
+        problems = schema_change_problems(connector, specs)
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+SPEC_KEYS = ("name", "type", "required", "default", "description")
+
+
 class SchemaFieldInline(admin.TabularInline):
     model = SchemaField
+    formset = SchemaFieldFormSet
     extra = 0
     fields = ["position", "name", "type", "required", "default", "description"]
 

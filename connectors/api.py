@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -28,7 +28,21 @@ from connectors.serializers import (
     TokenSerializer,
 )
 
+SCHEMA_EDITS = (
+    "A `schema` that would break a pipeline (a mapped field removed or renamed, a type its "
+    "mapped constant cannot take) is refused with 400 naming each pipeline and mapping; "
+    "change the mapping first."
+)
 
+
+@extend_schema_view(
+    destroy=extend_schema(
+        description="Delete the connector and, with it, the pipelines that use it (their runs, "
+        "rejected records, deliveries and, for a mailbox, its records)."
+    ),
+    update=extend_schema(description=SCHEMA_EDITS),
+    partial_update=extend_schema(description=SCHEMA_EDITS),
+)
 class ConnectorViewSet(viewsets.ModelViewSet):
     """Connectors of the four kinds: ingest endpoints, mailboxes, HTTP sources and destinations."""
 

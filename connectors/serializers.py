@@ -9,8 +9,9 @@ from rest_framework import serializers
 
 from connectors import http, secrets
 from connectors.kinds import REGISTRY
-from connectors.models import ApiToken, Connector, FieldType
+from connectors.models import ApiToken, Connector, FieldType, SchemaField
 from connectors.schema import CoercionError, coerce
+from connectors.schema_guards import schema_change_problems
 from connectors.signing import secret_bytes
 from connectors.templating import TemplateError, compile_template, is_template
 from connectors.verification import InvalidVerification, mask_verification
@@ -288,6 +289,12 @@ class ConnectorSerializer(serializers.ModelSerializer):
             field_names = {f.name for f in self.instance.schema.fields.all()}
         else:
             field_names = set()
+        if self.instance is not None and "schema" in attrs:
+            specs = [SchemaField(**field).spec() for field in attrs["schema"]["fields"]]
+            # Configuration changes under a running data path: refuse what would break a pipeline.
+            problems = schema_change_problems(self.instance, specs)
+            if problems:
+                raise serializers.ValidationError({"schema": problems})
         errors = REGISTRY[kind_name].clean(probe, field_names)
         if errors:
             raise serializers.ValidationError(errors)

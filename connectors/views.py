@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from connectors.formats import BodyError, parse_records, sniff_media_type
 from connectors.forms import ConnectorForm, parse_schema
@@ -117,9 +117,19 @@ def connector_edit(request, pk: int):
 
 
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connector_delete(request, pk: int):
+    """GET asks first, naming the pipelines that go with the connector; POST deletes."""
     connector = get_object_or_404(Connector, pk=pk)
+    if request.method == "GET":
+        # The reverse relations of Pipeline's foreign keys: read without importing pipelines.
+        pipelines = [
+            *connector.outgoing_pipelines.select_related("destination"),
+            *connector.incoming_pipelines.select_related("source"),
+        ]
+        return render(
+            request, "connectors/delete.html", {"connector": connector, "pipelines": pipelines}
+        )
     with transaction.atomic():
         schema = connector.schema
         connector.delete()

@@ -1,32 +1,67 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
 from connectors.examples import pretty
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.delivery.replay import replay_all
+from pipelines.mapping.compile import MappingConfigError, compile_mapping
 from pipelines.mapping.models import Mapping, Pipeline
 from pipelines.runs.models import RecordError, Run, RunStat
 
 
+class MappingFormSet(forms.BaseInlineFormSet):
+    """Refuses what the API refuses: a mapping that does not compile against the destination."""
+
+    def clean(self):
+        super().clean()
+        pipeline = self.instance
+        if any(self.errors) or pipeline.destination_id is None:
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        specs = [
+            Mapping(
+                target=data.get("target") or "",
+                source=data.get("source") or "",
+                template=data.get("template") or "",
+                value=data.get("value"),
+                transforms=data.get("transforms") or [],
+            ).spec()
+            for data in kept
+        ]
+        try:
+            compile_mapping(specs, pipeline.destination.schema.specs())
+        except MappingConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 class MappingInline(admin.TabularInline):
     model = Mapping
+    formset = MappingFormSet
     extra = 0
     fields = ["position", "target", "source", "template", "value", "transforms"]
 
 
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
-    list_display = ["name", "source", "destination", "enabled", "updated_at"]
+    list_display = ["name", "source", "destination", "enabled", "broken_reason", "updated_at"]
     list_filter = ["enabled", "destination__kind"]
     search_fields = ["name", "source__name", "destination__name"]
+    readonly_fields = ["broken_reason"]
     inlines = [MappingInline]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Compiled mappings are cached by the pipeline's updated_at.
-        form.instance.save(update_fields=["updated_at"])
+        # Compiled mappings are cached by the pipeline's updated_at; the mapping compiled in
+        # MappingFormSet.clean, so whatever broke the pipeline no longer holds.
+        form.instance.broken_reason = ""
+        form.instance.save(update_fields=["updated_at", "broken_reason"])
 
 
 class RunStatInline(admin.TabularInline):

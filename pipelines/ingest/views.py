@@ -52,6 +52,7 @@ logger = logging.getLogger("superconnector.ingest")
 MAX_ERRORS_IN_RESPONSE = 100
 # How long the connector page says the sender still signs with the previous secret.
 PREVIOUS_SECRET_NOTICE_SECONDS = 7 * 24 * 3600
+MAX_IDEMPOTENCY_KEY = IdempotencyKey._meta.get_field("key").max_length
 
 
 IngestResponse = inline_serializer(
@@ -90,7 +91,15 @@ class IngestView(APIView):
             "application/x-ndjson": {"type": "string"},
             "text/csv": {"type": "string"},
         },
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="1 to 255 printable characters; a repeat with the same key and "
+                "body gets the first response.",
+            )
+        ],
         responses={
             202: IngestResponse,
             400: ErrorResponse,
@@ -127,7 +136,10 @@ class IngestView(APIView):
             kind = media_type(request.content_type or "")
         except BodyError as exc:
             return body_error_response(exc)
-        key = request.headers.get("Idempotency-Key", "")
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and (problem := idempotency_key_problem(key)):
+            return Response({"detail": problem}, status=status.HTTP_400_BAD_REQUEST)
+        key = key or ""
         fresh_since = None
         if verified.event_id:
             # A repeat of a signed event (a sender's retry, or a captured request replayed
@@ -251,6 +263,18 @@ class IngestSchemaView(RecordSchemaView):
     )
     def get(self, request, slug: str):
         return super().get(request, slug)
+
+
+def idempotency_key_problem(key: str) -> str | None:
+    """Why a sent Idempotency-Key cannot be kept, or None. Checked here, not left to the
+    database: PostgreSQL refuses a value over the column's length (a 500), SQLite keeps it."""
+    if not key.strip():
+        return "Idempotency-Key is empty; send a key or leave the header out."
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        return f"Idempotency-Key is {len(key)} characters; at most {MAX_IDEMPOTENCY_KEY}."
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        return "Idempotency-Key contains control characters; use printable characters only."
+    return None
 
 
 def read_body(request) -> bytes:

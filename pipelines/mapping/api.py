@@ -5,8 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pipelines.mapping.compile import MappingConfigError
 from pipelines.mapping.models import Pipeline
 from pipelines.mapping.serializers import (
     PipelineSerializer,
@@ -29,7 +31,11 @@ class PipelineViewSet(viewsets.ModelViewSet):
         pipeline = self.get_object()
         body = PreviewRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(pipeline.preview(body.validated_data["records"]))
+        try:
+            return Response(pipeline.preview(body.validated_data["records"]))
+        except MappingConfigError as exc:
+            # A pipeline broken behind validation (see Pipeline.broken_reason) shows why.
+            raise ValidationError({"mappings": [str(exc)]}) from None
 
     @extend_schema(responses=SuggestResponseSerializer)
     @action(detail=True, methods=["get"])

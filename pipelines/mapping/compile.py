@@ -250,9 +250,9 @@ def compile_mapping(
         spec = item if isinstance(item, MappingSpec) else MappingSpec.from_dict(item)
         where = f"mapping {number} (target '{spec.target}')"
         if spec.target not in field_names:
+            fields = f"its fields: {', '.join(field_names)}" if field_names else "it has none"
             raise MappingConfigError(
-                f"{where}: '{spec.target}' is not a field of the destination "
-                f"(its fields: {', '.join(field_names)})"
+                f"{where}: '{spec.target}' is not a field of the destination ({fields})"
             )
         if spec.target in by_target:
             raise MappingConfigError(f"{where}: '{spec.target}' is mapped twice")

@@ -7,7 +7,12 @@ from functools import lru_cache
 from django.db import models
 
 from connectors.models import Connector
-from pipelines.mapping.compile import MappingSpec, compile_mapping, suggest_mapping
+from pipelines.mapping.compile import (
+    MappingConfigError,
+    MappingSpec,
+    compile_mapping,
+    suggest_mapping,
+)
 
 
 class PipelineQuerySet(models.QuerySet):
@@ -20,6 +25,7 @@ class PipelineQuerySet(models.QuerySet):
             .only(
                 "id",
                 "updated_at",
+                "broken_reason",
                 "source__id",
                 "source__schema__id",
                 "source__schema__updated_at",
@@ -44,6 +50,9 @@ class Pipeline(models.Model):
         Connector, on_delete=models.CASCADE, related_name="incoming_pipelines"
     )
     enabled = models.BooleanField(default=True)
+    # Set when the pipeline could not map a batch (its mapping no longer compiles against the
+    # schemas): its records are kept as rejected records meanwhile. Cleared when it works again.
+    broken_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,10 +72,17 @@ class Pipeline(models.Model):
 
         `validated`: the records will have passed the source schema (every source checks them
         before `process`), so same-named fields of the same type need no second coercion.
+
+        Raises MappingConfigError when the pipeline cannot work whatever the records (its
+        mapping no longer fits the schemas, its destination is not one).
         """
+        if not self.destination.is_destination:
+            raise MappingConfigError(
+                f"'{self.destination}' is a {self.destination.kind_class.label}, not a destination"
+            )
         schema = self.destination.schema
         source = self.source.schema if validated else None
-        return _compile(
+        compiled = _compile(
             self.pk,
             self.updated_at,
             schema.pk,
@@ -74,6 +90,9 @@ class Pipeline(models.Model):
             source.pk if source else None,
             source.updated_at if source else None,
         )
+        if isinstance(compiled, MappingConfigError):
+            raise MappingConfigError(str(compiled))
+        return compiled
 
     def preview(self, records: list) -> dict:
         """What `process` would do with these records, without storing or sending anything."""
@@ -131,9 +150,13 @@ def _compile(pipeline_id, updated_at, schema_id, schema_updated_at, source_id, s
         pk=pipeline_id
     )
     validated_by = pipeline.source.schema.specs() if source_id is not None else ()
-    return compile_mapping(
-        pipeline.mapping_specs(), pipeline.destination.schema.specs(), validated_by
-    )
+    try:
+        return compile_mapping(
+            pipeline.mapping_specs(), pipeline.destination.schema.specs(), validated_by
+        )
+    except MappingConfigError as exc:
+        # Kept too: a broken pipeline is not compiled again on every request until it changes.
+        return exc
 
 
 class Mapping(models.Model):

@@ -44,10 +44,18 @@ class PipelineSerializer(serializers.ModelSerializer):
             "source",
             "destination",
             "enabled",
+            "broken_reason",
             "mappings",
             "created_at",
             "updated_at",
         ]
+        read_only_fields = ["broken_reason"]
+        extra_kwargs = {
+            "broken_reason": {
+                "help_text": "Why the pipeline cannot map records (its records are kept as "
+                "rejected records meanwhile); empty when it works."
+            }
+        }
 
     def validate_source(self, connector):
         if not connector.is_source:
@@ -93,6 +101,8 @@ class PipelineSerializer(serializers.ModelSerializer):
     @transaction.atomic
     def update(self, pipeline, validated_data):
         mappings = validated_data.pop("mappings", None)
+        # `validate` compiled the mapping as saved: whatever broke it no longer holds.
+        validated_data["broken_reason"] = ""
         pipeline = super().update(pipeline, validated_data)
         if mappings is not None:
             pipeline.replace_mappings(mappings)

@@ -4,10 +4,15 @@ Validate by the source schema (`check_records`), keep the rejected whole with th
 (`keep_rejected`), hand the good ones to every enabled pipeline in the same transaction
 (`pass_on`). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
 go through these; `accept_into_run` does the three for a chunk and adds its counts.
+
+A pipeline that cannot map at all (its mapping no longer fits the schemas: an edit that slipped
+past validation, a migration, a race) never fails the batch: its share is kept whole as rejected
+records with the reason, and the pipeline is marked (`Pipeline.broken_reason`) until it works.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +22,12 @@ from django.db import transaction
 
 from connectors.schema import CompiledSchema
 from connectors.templating import batch_budget
+from pipelines.mapping.compile import MappingConfigError
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.models import RecordError, Run, RunStat
 from pipelines.runs.outputs import Output, output_for
+
+logger = logging.getLogger("pipelines.runs")
 
 
 @dataclass
@@ -27,15 +35,16 @@ class PreparedBatch:
     """One pipeline's share of a batch, mapped and encoded, waiting for its run's transaction."""
 
     pipeline: Pipeline
-    output: Output
+    output: Output | None  # None when the pipeline cannot run
     encoded: Any  # what output.encode made of the good records; None when there are none
     accepted: int
     rejected: list[tuple[int, Any, list[dict]]]  # (index in the run, record, errors)
+    broken_reason: str = ""  # why the pipeline cannot run; "" when it ran
 
     @property
     def delivered(self) -> int:
         """Records delivered by storing them (a mailbox); HTTP deliveries count later."""
-        return self.accepted if self.output.delivers_at_once else 0
+        return self.accepted if self.output is not None and self.output.delivers_at_once else 0
 
     def store(self, run: Run, *, new_run: bool = False) -> None:
         """Write the batch into `run`; inside the accepting transaction.
@@ -43,6 +52,10 @@ class PreparedBatch:
         `new_run`: the run was created in this transaction, so it has no stat to add to yet.
         """
         pipeline = self.pipeline
+        if self.broken_reason != pipeline.broken_reason:
+            # Only when it changes: marked when it breaks, cleared when it works again.
+            Pipeline.objects.filter(pk=pipeline.pk).update(broken_reason=self.broken_reason)
+            pipeline.broken_reason = self.broken_reason
         RecordError.objects.bulk_create(
             [
                 RecordError(run=run, pipeline=pipeline, index=index, record=record, errors=errors)
@@ -50,7 +63,7 @@ class PreparedBatch:
             ],
             batch_size=500,
         )
-        if self.encoded is not None:
+        if self.output is not None and self.encoded is not None:
             self.output.accept(pipeline, run, self.encoded)
         counts = {
             "accepted": self.accepted,
@@ -70,8 +83,12 @@ def prepare(
     Callers prepare before their transaction opens, so it holds the write lock only for
     the writes (`PreparedBatch.store`).
     """
-    compiled = pipeline.compiled(validated=True)
     indices = indices if indices is not None else list(range(len(records)))
+    try:
+        compiled = pipeline.compiled(validated=True)
+        output = output_for(pipeline.destination.kind)
+    except Exception as exc:  # whatever stops a pipeline must not fail its source's batch
+        return cannot_run(pipeline, records, indices, exc)
     good, bad = [], []
     # Templates share one time budget per batch: a record past it is rejected with the reason.
     with batch_budget(settings.TEMPLATE_BATCH_BUDGET_MS):
@@ -81,10 +98,30 @@ def prepare(
                 bad.append((index, record, errors))
             else:
                 good.append(mapped)
-    output = output_for(pipeline.destination.kind)
     return PreparedBatch(
         pipeline, output, output.encode(pipeline, good) if good else None, len(good), bad
     )
+
+
+def cannot_run(
+    pipeline: Pipeline, records: list[dict], indices: list[int], exc: Exception
+) -> PreparedBatch:
+    """The share of a pipeline that cannot map: every record kept, rejected with the reason."""
+    if isinstance(exc, MappingConfigError):
+        reason = str(exc)
+    else:
+        logger.exception("pipeline=%s could not be prepared", pipeline.pk)
+        reason = f"it could not be prepared ({type(exc).__name__}; see the server log)"
+    if reason != pipeline.broken_reason:
+        logger.warning("pipeline=%s cannot run: %s", pipeline.pk, reason)
+    errors = [
+        {
+            "field": "",
+            "message": f"The pipeline cannot run: {reason}. Fix the pipeline, then resend.",
+        }
+    ]
+    rejected = [(i, record, errors) for i, record in zip(indices, records, strict=True)]
+    return PreparedBatch(pipeline, None, None, 0, rejected, broken_reason=reason)
 
 
 def accept_into_run(

@@ -226,5 +226,6 @@ def test_it_deletes_a_connector_and_its_schema(staff, orders):
     assert not Connector.objects.exists()
 
 
-def test_it_refuses_to_delete_with_get(staff, orders):
-    assert staff.get(f"/connectors/{orders.pk}/delete/").status_code == 405
+def test_a_get_only_asks_before_deleting(staff, orders):
+    assert staff.get(f"/connectors/{orders.pk}/delete/").status_code == 200
+    assert Connector.objects.filter(pk=orders.pk).exists()

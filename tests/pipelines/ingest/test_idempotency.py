@@ -54,3 +54,28 @@ def test_concurrent_repeats_store_one_run(orders, post):
         thread.join()
     assert len(results) == 4 and len(set(results)) == 1
     assert Run.objects.count() == 1
+
+
+def test_a_key_longer_than_the_column_is_400_naming_the_limit(orders, post):
+    # The column is varchar(255): PostgreSQL would refuse the INSERT (a 500), SQLite would keep it.
+    response = post(
+        orders, {"order_id": 1, "email": "a@example.com"}, HTTP_IDEMPOTENCY_KEY="k" * 300
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Idempotency-Key is 300 characters; at most 255."
+    assert Run.objects.count() == 0
+
+
+def test_a_key_of_255_characters_is_taken(orders, post):
+    record = {"order_id": 1, "email": "a@example.com"}
+    assert post(orders, record, HTTP_IDEMPOTENCY_KEY="k" * 255).status_code == 202
+    again = post(orders, record, HTTP_IDEMPOTENCY_KEY="k" * 255)
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k\x00ey", "k\tey", "key\x7f"])
+def test_an_empty_key_or_one_with_control_characters_is_400(orders, post, key):
+    response = post(orders, {"order_id": 1, "email": "a@example.com"}, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert Run.objects.count() == 0

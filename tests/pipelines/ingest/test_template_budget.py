@@ -6,7 +6,11 @@ import time
 from pipelines.runs.models import RecordError
 from tests.helpers import make_connector, make_pipeline
 
-SLOW = "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}{{ n }}"
+# Output in every turn makes each turn cost a few microseconds, so the time budget runs out long
+# before the sandbox's count of loop turns does.
+SLOW = (
+    "{% for i in range(10000) %}{% for j in range(10000) %}{{ i }}{{ j }}{% endfor %}{% endfor %}"
+)
 
 
 def box_with_template(orders, template: str):
@@ -16,7 +20,7 @@ def box_with_template(orders, template: str):
 
 
 def test_a_record_whose_template_runs_past_its_budget_is_rejected(orders, post, settings):
-    settings.TEMPLATE_RENDER_BUDGET_MS = 50
+    settings.TEMPLATE_RENDER_BUDGET_MS = 10
     box = box_with_template(orders, "{% if order_id == 2 %}" + SLOW + "{% else %}ok{% endif %}")
     started = time.monotonic()
     response = post(
@@ -27,13 +31,13 @@ def test_a_record_whose_template_runs_past_its_budget_is_rejected(orders, post, 
     assert response.json()["accepted"] == 2  # by the source; the pipeline rejects one
     error = RecordError.objects.get()
     assert error.index == 1 and error.pipeline is not None
-    assert "took longer than 50 ms" in error.errors[0]["message"]
+    assert "took longer than 10 ms" in error.errors[0]["message"]
     assert box.mailbox_records.count() == 1
 
 
 def test_a_batch_shares_one_budget(orders, post, settings):
     settings.TEMPLATE_RENDER_BUDGET_MS = 10_000
-    settings.TEMPLATE_BATCH_BUDGET_MS = 100
+    settings.TEMPLATE_BATCH_BUDGET_MS = 5
     box_with_template(orders, SLOW)
     started = time.monotonic()
     records = [{"order_id": n, "email": "a@b.co"} for n in range(1, 4)]
@@ -41,4 +45,4 @@ def test_a_batch_shares_one_budget(orders, post, settings):
     # Unbounded, the three records would take minutes; a loose bound for a busy machine.
     assert time.monotonic() - started < 20
     assert RecordError.objects.count() == 3
-    assert all("took longer" in e.errors[0]["message"] for e in RecordError.objects.all())
+    assert all("this batch" in e.errors[0]["message"] for e in RecordError.objects.all())

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('connectors', '0004_connector_verification'),
-        ('pipelines', '0007_task_paths'),
+        ('pipelines', '0008_pipeline_broken_reason'),
     ]
 
     operations = [
