@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from connectors import auth, http, jsontext, signing
+from connectors.redaction import Redactor
 from connectors.secrets import MASK
 from connectors.templating import TemplateError, compile_template, is_template
 
@@ -43,6 +44,8 @@ class OutboundRequest:
     auth: dict[str, Any] = field(default_factory=dict, repr=False)
     # Flagged secret by the user; always-secret names (Authorization, ...) are masked anyway.
     secret_headers: frozenset[str] = frozenset()
+    # Every secret of the connector, out of the errors, excerpts and displays of this request.
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     def send(self, *, timeout: float, cache_key: str) -> http.Response:
         """Send it with the connector's credentials; TransportError when no response came back."""
@@ -54,6 +57,7 @@ class OutboundRequest:
             headers=self.headers,
             body=self.body,
             timeout=timeout,
+            redact=self.redactor.redact,
         )
 
     def masked(self) -> dict[str, Any]:
@@ -67,12 +71,14 @@ class OutboundRequest:
             # No network for these types: the real headers, masked below.
             auth.apply_auth(credentials, headers, params, cache_key="")
         added = {name.lower() for name in headers if name not in self.headers}
-        return {
-            "method": self.method,
-            "url": _with_masked_params(self.url, params),
-            "headers": http.mask_headers(headers, set(self.secret_headers) | added),
-            "body": self.body.decode("utf-8", errors="replace"),
-        }
+        return self.redactor.redact_data(
+            {
+                "method": self.method,
+                "url": _with_masked_params(self.url, params),
+                "headers": http.mask_headers(headers, set(self.secret_headers) | added),
+                "body": self.body.decode("utf-8", errors="replace"),
+            }
+        )
 
 
 def _with_masked_params(url: str, params: dict[str, Any]) -> str:
@@ -157,6 +163,7 @@ def render_request(
         record_count=len(records) if records is not None else record_count,
         auth=dict(connector.auth or {}),
         secret_headers=frozenset(row.name.lower() for row in header_rows if row.secret),
+        redactor=Redactor.for_connector(connector, header_rows),
     )
 
 
