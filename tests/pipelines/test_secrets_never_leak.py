@@ -23,9 +23,10 @@ from django.test import Client
 from werkzeug import Request, Response
 
 from connectors.models import Connector
+from connectors.secrets import MASK
 from connectors.signing import generate_secret
 from pipelines.delivery.courier import deliver
-from pipelines.delivery.models import Delivery
+from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.pull.runs import pull
 from pipelines.runs.models import Run
 from tests.pipelines.delivery.destinations import make_delivery
@@ -304,6 +305,9 @@ def test_it_never_shows_a_planted_secret(world, api, alice, caplog):
     assert {run.status for run in runs.values()} == {Run.Status.FAILED}
     assert refused.status_code == 401
     assert len(world["planted"].values) > 60
+    # And the echoes did carry secrets back, now masked where they are shown.
+    assert any(MASK in a.response_excerpt for a in DeliveryAttempt.objects.all())
+    assert any(MASK in json.dumps(run.detail) for run in runs.values())
     shown = everything_shown(api, alice, world)
     # Every line our process logged, at DEBUG; the peers' own request log (werkzeug) is theirs.
     shown["log"] = "\n".join(
