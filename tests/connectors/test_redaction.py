@@ -7,7 +7,10 @@ import logging
 import sys
 from urllib.parse import quote, quote_plus
 
+import pytest
+
 from connectors import auth, http
+from connectors.outbound import RenderError, render_request
 from connectors.redaction import Redactor, redact_known
 from connectors.secrets import MASK
 from osmosproject.logs import RedactSecrets
@@ -160,3 +163,18 @@ def test_the_log_filter_is_on_the_console_handler(settings):
 def test_urllib3_never_logs_request_urls():
     # It logs each URL, query string included, at DEBUG.
     assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.DEBUG)
+
+
+def test_a_request_that_cannot_be_rendered_names_no_secret(db):
+    destination = make_connector(
+        "http_destination", url="https://api.example.com/hooks", batch_size=2
+    )
+    destination.replace_headers(
+        [{"name": "X-Secret", "value": "token-{{ tenant }}-secret", "secret": True}]
+    )
+
+    with pytest.raises(RenderError) as caught:
+        render_request(destination, [{"tenant": "a"}, {"tenant": "b"}], idempotency_key="1")
+
+    assert "differs between the records" in str(caught.value)
+    assert "-secret" not in str(caught.value)
