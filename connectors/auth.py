@@ -7,15 +7,22 @@ OAuth2 client credentials (RFC 6749 section 4.4): the client authenticates with 
 default (`"client_auth": "basic"`, the method every server must support, with id and secret
 form-encoded first as section 2.3.1 says); `"client_auth": "body"` sends them as form fields
 instead, for servers that want that. Access tokens are cached in-process per connector and
-refreshed a minute before they expire, or at once after a 401.
+refreshed a minute before they expire, or at once after a 401. `expires_in` is read leniently
+(3600, "3600", "3600s"); a value that cannot be read keeps the token FALLBACK_TOKEN_LIFETIME.
+
+Errors about a token request never quote the token endpoint's answer: it may hold a token, or
+echo the client's credentials back. They say what was wrong, with the status code (and the
+RFC 6749 error code, one of a fixed list).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -35,6 +42,21 @@ OAUTH2_CLIENT_AUTH = ("basic", "body")
 TOKEN_REFRESH_MARGIN = 60.0
 # Servers may leave `expires_in` out; such a token is kept this long (or until a 401).
 DEFAULT_TOKEN_LIFETIME = 3600.0
+# An `expires_in` that cannot be read: the token is kept this long, then fetched again.
+FALLBACK_TOKEN_LIFETIME = 300.0
+# The error codes of RFC 6749 section 5.2: safe to repeat, unlike the rest of the answer.
+OAUTH2_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
+)
+# The tokens fetched recently per cache key, for redaction (kept after a 401 forgets them).
+ISSUED_TOKENS_KEPT = 4
 
 
 def _text(config: Mapping[str, Any], key: str, *, required: bool = True, default: str = "") -> str:
@@ -125,8 +147,13 @@ def _set_header(headers: dict[str, str], name: str, value: str) -> None:
     headers[name] = value
 
 
+def basic_credentials(username: str, password: str) -> str:
+    """The credentials of an `Authorization: Basic ...` header."""
+    return base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
 def _basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    return "Basic " + basic_credentials(username, password)
 
 
 def apply_auth(
@@ -153,6 +180,11 @@ def apply_auth(
         _set_header(headers, "Authorization", f"Bearer {token}")
 
 
+def issued_tokens(cache_key: str | None = None) -> list[str]:
+    """The OAuth2 access tokens fetched recently for `cache_key` (all keys: None), for redaction."""
+    return _tokens.issued(cache_key)
+
+
 def invalidate(cache_key: str) -> None:
     """Forget the cached OAuth2 tokens of `cache_key` (after a 401, or when the config changes)."""
     _tokens.invalidate(cache_key)
@@ -168,8 +200,13 @@ def send_with_auth(
     body: bytes | None = None,
     params: Mapping[str, Any] | None = None,
     timeout: float = http.DEFAULT_TIMEOUT,
+    redact=None,
 ) -> http.Response:
-    """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once."""
+    """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once.
+
+    `redact` (a connector's `Redactor.redact`) is applied to the message of a TransportError
+    and to the response's excerpt, the texts people are shown.
+    """
     if is_undecryptable(config) or any(map(is_undecryptable, (headers or {}).values())):
         # Never send a request missing a secret the connector was configured with.
         raise http.TransportError(
@@ -186,10 +223,16 @@ def send_with_auth(
             method, url, headers=request_headers, body=body, params=request_params, timeout=timeout
         )
 
-    response = attempt()
-    if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
-        invalidate(cache_key)
+    try:
         response = attempt()
+        if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
+            invalidate(cache_key)
+            response = attempt()
+    except http.TransportError as exc:
+        if redact is not None:
+            exc.redact(redact)
+        raise
+    response.redact = redact
     return response
 
 
@@ -200,6 +243,7 @@ class TokenCache:
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._fetch_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._issued: dict[str, deque[str]] = {}
 
     def get(self, config: dict[str, str], cache_key: str, timeout: float) -> str:
         # The digest makes an edited config (new secret, new scope) fetch a new token.
@@ -218,7 +262,14 @@ class TokenCache:
             token, lifetime = fetch_token(config, timeout)
             with self._lock:
                 self._tokens[key] = (token, time.time() + lifetime)
+                self._issued.setdefault(cache_key, deque(maxlen=ISSUED_TOKENS_KEPT)).append(token)
             return token
+
+    def issued(self, cache_key: str | None) -> list[str]:
+        with self._lock:
+            if cache_key is not None:
+                return list(self._issued.get(cache_key, ()))
+            return [token for tokens in self._issued.values() for token in tokens]
 
     def invalidate(self, cache_key: str) -> None:
         with self._lock:
@@ -249,25 +300,53 @@ def fetch_token(config: dict[str, str], timeout: float) -> tuple[str, float]:
     response = http.send(
         "POST", config["token_url"], headers=headers, body=urlencode(form).encode(), timeout=timeout
     )
+    answered = f"the token endpoint answered HTTP {response.status}"
     if not response.ok:
         verdict = http.classify(response)
+        code = _oauth2_error(response)
         raise http.TransportError(
-            f"OAuth2 token request refused: HTTP {response.status} {response.excerpt(500)}",
+            f"OAuth2 token request refused: {answered}" + (f" ({code})" if code else ""),
             retryable=verdict == "retry",
             status=response.status,
             retry_after=response.retry_after_seconds(),
-            response=response,
         )
     try:
         payload = response.json()
-        token = payload["access_token"]
-        expires_in = float(payload.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise http.TransportError(
-            f"OAuth2 token response has no usable access_token: {response.excerpt(500)}",
-            response=response,
-        ) from exc
+    except ValueError:
+        payload = None
+    token = payload.get("access_token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
-        raise http.TransportError("OAuth2 token response has an empty access_token")
+        what = "is not a JSON object" if not isinstance(payload, dict) else "had no access_token"
+        raise http.TransportError(
+            f"OAuth2 token request: the token endpoint's answer {what} ({answered})"
+        )
+    expires_in = token_lifetime(payload.get("expires_in"))
     # Short-lived tokens get half their lifetime rather than a margin that would exceed it.
     return token, expires_in - min(TOKEN_REFRESH_MARGIN, expires_in / 2)
+
+
+_SECONDS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*s?\s*", re.IGNORECASE)
+
+
+def token_lifetime(expires_in: Any) -> float:
+    """Seconds to keep a token: `expires_in` as a number, "3600" or "3600s"; absent, the
+    DEFAULT_TOKEN_LIFETIME; anything else (or not positive), FALLBACK_TOKEN_LIFETIME."""
+    if expires_in is None or expires_in == "":
+        return DEFAULT_TOKEN_LIFETIME
+    seconds = None
+    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+        seconds = float(expires_in)
+    elif isinstance(expires_in, str) and (match := _SECONDS.fullmatch(expires_in)):
+        seconds = float(match.group(1))
+    if seconds is None or not 0 < seconds < float("inf"):
+        return FALLBACK_TOKEN_LIFETIME
+    return seconds
+
+
+def _oauth2_error(response: http.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    code = payload.get("error") if isinstance(payload, dict) else None
+    return code if isinstance(code, str) and code in OAUTH2_ERRORS else ""

@@ -22,8 +22,8 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from http.cookiejar import DefaultCookiePolicy
@@ -47,6 +47,9 @@ logger = logging.getLogger("connectors.http")
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# An excerpt is redacted with this much more of the body than it shows, so that a secret
+# across the cut is masked whole rather than shown in part.
+REDACTION_MARGIN = 8192
 USER_AGENT = "SuperConnector/1.0"
 
 # Masked in logs and displays even when the user did not flag them as secret.
@@ -81,6 +84,16 @@ class TransportError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.response = response
+
+    def redact(self, redact: Callable[[str], str]) -> None:
+        """Pass the message (and the response's excerpt) through a connector's redaction."""
+        self.message = redact(self.message)
+        self.args = (self.message,)
+        if self.response is not None:
+            self.response.redact = redact
+        # The cause is the library's exception, whose text holds the URL, query string included.
+        self.__cause__ = None
+        self.__suppress_context__ = True
 
 
 class InvalidDestination(TransportError, ValueError):
@@ -370,6 +383,8 @@ class Response:
     body: bytes
     elapsed_ms: float
     url: str  # the URL requested, query parameters included
+    # The redaction of the connector that sent the request, applied to what people are shown.
+    redact: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.headers = CaseInsensitiveDict(self.headers)
@@ -380,7 +395,11 @@ class Response:
 
     def excerpt(self, limit: int = 4096) -> str:
         """The body as text for people (attempt logs, error messages), cut at `limit` bytes."""
-        text = self.body[:limit].decode("utf-8", errors="replace")
+        if self.redact is None:
+            text = self.body[:limit].decode("utf-8", errors="replace")
+        else:
+            window = self.body[: limit + REDACTION_MARGIN].decode("utf-8", errors="replace")
+            text = self.redact(window)[:limit]
         if len(self.body) > limit:
             text += f"… [truncated, {len(self.body)} bytes in all]"
         return text

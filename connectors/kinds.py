@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from croniter import croniter
 
@@ -89,7 +89,7 @@ class HttpKind(ConnectorKind):
     def clean(self, connector, field_names: set[str]) -> dict[str, str]:
         errors = {}
         connector.method = connector.method or self.methods[0]
-        url_error = self.clean_url(connector, field_names)
+        url_error = move_url_credentials(connector) or self.clean_url(connector, field_names)
         if url_error:
             errors["url"] = url_error
         if connector.method not in self.methods:
@@ -241,6 +241,35 @@ class HttpSourceKind(HttpKind):
             except TemplateError as exc:
                 errors["body"] = f"The body template is invalid: {exc}"
         return errors
+
+
+def move_url_credentials(connector) -> str | None:
+    """Credentials written in the URL (`https://user:password@host/`) become its basic auth.
+
+    A URL is stored in clear and shown on pages, in the API and in attempt logs; auth is
+    encrypted at rest and always shown masked. The request sent is the same: `requests` turns
+    userinfo into that very Authorization header. The error, when they cannot be moved.
+    """
+    url = connector.url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # clean_url names what is wrong with it
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return None
+    if PLACEHOLDER.search(userinfo):
+        return "Credentials in the URL cannot be templated: set them in auth (basic) instead."
+    auth = connector.auth or {}
+    if auth.get("type", "none") != "none":
+        return (
+            "The URL holds credentials (user:password@) and auth is set too: remove them from "
+            "the URL, and set them in auth (basic) if they are the ones to send."
+        )
+    username, _, password = userinfo.partition(":")
+    connector.auth = {"type": "basic", "username": unquote(username), "password": unquote(password)}
+    connector.url = urlunsplit(parts._replace(netloc=host))
+    return None
 
 
 def clean_pagination(value: dict | None) -> dict:

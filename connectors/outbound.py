@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from connectors import auth, http, jsontext, signing
+from connectors.redaction import Redactor
 from connectors.secrets import MASK
 from connectors.templating import TemplateError, compile_template, is_template
 
@@ -43,6 +44,8 @@ class OutboundRequest:
     auth: dict[str, Any] = field(default_factory=dict, repr=False)
     # Flagged secret by the user; always-secret names (Authorization, ...) are masked anyway.
     secret_headers: frozenset[str] = frozenset()
+    # Every secret of the connector, out of the errors, excerpts and displays of this request.
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     def send(self, *, timeout: float, cache_key: str) -> http.Response:
         """Send it with the connector's credentials; TransportError when no response came back."""
@@ -54,6 +57,7 @@ class OutboundRequest:
             headers=self.headers,
             body=self.body,
             timeout=timeout,
+            redact=self.redactor.redact,
         )
 
     def masked(self) -> dict[str, Any]:
@@ -67,12 +71,14 @@ class OutboundRequest:
             # No network for these types: the real headers, masked below.
             auth.apply_auth(credentials, headers, params, cache_key="")
         added = {name.lower() for name in headers if name not in self.headers}
-        return {
-            "method": self.method,
-            "url": _with_masked_params(self.url, params),
-            "headers": http.mask_headers(headers, set(self.secret_headers) | added),
-            "body": self.body.decode("utf-8", errors="replace"),
-        }
+        return self.redactor.redact_data(
+            {
+                "method": self.method,
+                "url": _with_masked_params(self.url, params),
+                "headers": http.mask_headers(headers, set(self.secret_headers) | added),
+                "body": self.body.decode("utf-8", errors="replace"),
+            }
+        )
 
 
 def _with_masked_params(url: str, params: dict[str, Any]) -> str:
@@ -110,6 +116,19 @@ def render_request(
     decoding and encoding it again.
     """
     header_rows = list(connector.headers.all())
+    redactor = Redactor.for_connector(connector, header_rows)
+    try:
+        return _render_request(
+            connector, header_rows, redactor, records, idempotency_key, now, encoded, record_count
+        )
+    except RenderError as exc:
+        # A rendered value in the message may be a secret header's, or the URL's credentials.
+        raise RenderError(redactor.redact(str(exc))) from None
+
+
+def _render_request(
+    connector, header_rows, redactor, records, idempotency_key, now, encoded, record_count
+) -> OutboundRequest:
     undecryptable = connector.undecryptable_secrets(header_rows)
     if undecryptable:
         raise RenderError(connector.pause_for_undecryptable(undecryptable))
@@ -136,7 +155,8 @@ def render_request(
     for row in header_rows:
         if row.name.lower() in RESERVED_HEADERS:
             continue
-        value = _render_same(row.value, contexts, f"the header {row.name}")
+        secret = row.secret or row.name.lower() in http.ALWAYS_SECRET_HEADERS
+        value = _render_same(row.value, contexts, f"the header {row.name}", secret=secret)
         problem = http.header_problem(row.name, value)
         if problem:
             raise RenderError(f"{problem} once rendered" if value != row.value else problem)
@@ -157,6 +177,7 @@ def render_request(
         record_count=len(records) if records is not None else record_count,
         auth=dict(connector.auth or {}),
         secret_headers=frozenset(row.name.lower() for row in header_rows if row.secret),
+        redactor=redactor,
     )
 
 
@@ -165,7 +186,7 @@ def template_context(connector, record: dict, records: list[dict]) -> dict[str, 
     return {**(connector.variables or {}), **record, "record": record, "records": records}
 
 
-def _render_same(text: str, contexts: list[dict], what: str) -> str:
+def _render_same(text: str, contexts: list[dict], what: str, *, secret: bool = False) -> str:
     if not is_template(text):
         return text
     try:
@@ -174,8 +195,10 @@ def _render_same(text: str, contexts: list[dict], what: str) -> str:
     except TemplateError as exc:
         raise RenderError(f"{what} cannot be rendered: {exc}") from exc
     if len(values) > 1:
+        # A secret header's values are never named: redaction knows the template, not them.
+        shown = "" if secret else f" ({', '.join(sorted(values)[:2])})"
         raise RenderError(
-            f"{what} differs between the records of one batch ({', '.join(sorted(values)[:2])}); "
+            f"{what} differs between the records of one batch{shown}; "
             "use placeholders that are the same for the whole batch, or a batch size of 1"
         )
     return values.pop()

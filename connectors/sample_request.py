@@ -12,6 +12,7 @@ import uuid
 from connectors import http
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
+from connectors.redaction import Redactor
 
 EXCERPT_BYTES = 4096
 
@@ -21,6 +22,11 @@ def send_sample(connector_id: int, record: dict) -> dict:
     connector = Connector.objects.filter(pk=connector_id).first()
     if connector is None:
         return {"ok": False, "error": "This connector no longer exists."}
+    # Shown on the page, and kept by django-q as the task's result.
+    return Redactor.for_connector(connector).redact_data(_send_sample(connector, record))
+
+
+def _send_sample(connector: Connector, record: dict) -> dict:
     clean, errors = connector.schema.compile().validate(record)
     if errors:
         return {"ok": False, "error": "The record does not fit the schema.", "errors": errors}

@@ -302,6 +302,11 @@ class ConnectorSerializer(serializers.ModelSerializer):
         for key in ("method", "pagination", "schedule", "auth", "verification"):
             if key in attrs or not self.instance:
                 attrs[key] = getattr(probe, key)
+        if "url" in attrs:
+            # Credentials in the URL were moved to auth (connectors.kinds.move_url_credentials).
+            attrs["url"] = probe.url
+            if probe.auth != (self.instance.auth if self.instance else {}):
+                attrs["auth"] = probe.auth
         return attrs
 
     @transaction.atomic

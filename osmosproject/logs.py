@@ -7,6 +7,7 @@ so "every attempt of delivery 42" is a query, not a regular expression.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -32,3 +33,39 @@ class JsonLinesFormatter(logging.Formatter):
             entry["stack"] = self.formatStack(record.stack_info)
         # default=str: an `extra` value that JSON cannot hold is logged as text, never lost.
         return orjson.dumps(entry, default=str).decode()
+
+
+# The redaction step, handed over by `connectors.redaction` when it is imported: this module
+# imports nothing above it.
+_redact: Callable[[str], str] | None = None
+
+
+def use_redaction(redact: Callable[[str], str]) -> None:
+    global _redact
+    _redact = redact
+
+
+class RedactSecrets(logging.Filter):
+    """The last line of defence: every log line passes through the redaction step, fed with the
+    secrets of every connector this process worked for (`connectors.redaction.redact_known`).
+
+    Our own messages are redacted where they are made; this catches what others write, such as
+    a library's exception text in a traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact = _redact
+        if redact is None:
+            return True  # no connector's secret was loaded in this process
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        for key, value in list(vars(record).items()):
+            if key not in STANDARD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, redact(value))
+        return True

@@ -278,9 +278,22 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "osmosproject.logs.JsonLinesFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Every line passes through the redaction of connectors' secrets (docs/security.md).
+    "filters": {"secrets": {"()": "osmosproject.logs.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
+        # urllib3 logs every request's URL, query string (and an API key in it) included, at
+        # DEBUG; connectors.http logs each request with its host only.
+        "urllib3": {"level": "INFO"},
+    },
 }
 # /healthz fails when no worker finished a task for this long (the sweeper runs every minute).
 HEALTHZ_WORKER_MAX_AGE_SECONDS = env.int("HEALTHZ_WORKER_MAX_AGE_SECONDS", default=180)

@@ -24,6 +24,7 @@ from connectors import http
 from connectors.kinds import get_kind
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
+from connectors.redaction import Redactor
 from osmosproject.metrics import record_attempt
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.delivery.outcomes import (
@@ -67,6 +68,7 @@ CLAIMED_FIELDS = (
 # Loading every column of the destination costs more than a request.
 DESTINATION_FIELDS = (
     *get_kind(Connector.Kind.HTTP_DESTINATION).fields,
+    "kind",  # which secrets redaction looks for
     "enabled",
     "previous_signing_secret",
     "failing_since",
@@ -136,6 +138,7 @@ class Courier:
         self.flushed = self.started
         self.sent: list[Sent] = []
         self.statuses: dict[int, str] = {}
+        self.redactor = Redactor.for_connector(destination)
 
     def deliver(self, due: list[Delivery], now) -> dict[int, str]:
         if not self.destination.enabled:
@@ -316,6 +319,10 @@ class Courier:
                 about_destination=False,
             )
         attempt.duration_ms = round((time.monotonic() - started) * 1000)
+        # What is stored and shown of the attempt (last_error, the attempt log, the disabled
+        # reason, log lines) holds none of the destination's secrets.
+        outcome.error = self.redactor.redact(outcome.error)
+        outcome.excerpt = self.redactor.redact(outcome.excerpt)
         attempt.status_code = outcome.status_code
         attempt.response_excerpt = outcome.excerpt
         attempt.error = outcome.error

@@ -23,6 +23,7 @@ from django.utils import timezone
 from connectors import auth, http, jsontext
 from connectors.formats import BodyError, extract_records, parse_response_records
 from connectors.models import Connector
+from connectors.redaction import Redactor
 from connectors.templating import TemplateError, is_template, render_template
 from pipelines.pull.pagination import (
     MaxPagesReached,
@@ -118,9 +119,14 @@ class RetryPolicy:
 
 
 def fetch(
-    connector: Connector, request: PageRequest, page: int, policy: RetryPolicy
+    connector: Connector,
+    request: PageRequest,
+    page: int,
+    policy: RetryPolicy,
+    redactor: Redactor | None = None,
 ) -> http.Response:
     """Send one page request, retrying connection errors, timeouts, 408, 429 and 5xx."""
+    redactor = redactor or Redactor.for_connector(connector)
     for attempt in range(1, policy.attempts + 1):
         try:
             response = auth.send_with_auth(
@@ -132,6 +138,7 @@ def fetch(
                 params=request.params,
                 timeout=connector.timeout_seconds,
                 cache_key=f"connector-{connector.pk}",
+                redact=redactor.redact,
             )
             http.raise_for_status(response)
             return response
@@ -174,6 +181,7 @@ def read_pages(
     max_pages: int | None = None,
     now: datetime | None = None,
     policy: RetryPolicy | None = None,
+    redactor: Redactor | None = None,
 ) -> Iterator[Page]:
     """Every page of the source, one at a time, until the pagination says it was the last.
 
@@ -183,6 +191,7 @@ def read_pages(
     """
     limit = max_pages or connector.max_pages
     policy = policy or RetryPolicy.for_runs()
+    redactor = redactor or Redactor.for_connector(connector)
     paginator = paginator_for(connector.pagination)
     request: PageRequest | None = paginator.first(
         first_request(connector, template_context(connector, now))
@@ -198,7 +207,7 @@ def read_pages(
                 page=number,
             )
         guard.check_request(request, number)
-        response = fetch(connector, request, number, policy)
+        response = fetch(connector, request, number, policy, redactor)
         try:
             records, document = parse_page(
                 response, connector.records_path, paginator.needs_document

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from connectors import jsontext
 from connectors.models import Connector
+from connectors.redaction import Redactor
 from connectors.schema import get_path
 from pipelines.mapping.models import Pipeline
 from pipelines.pull.models import PullLock, SeenKey
@@ -110,15 +111,21 @@ def pull(
                 finished_at=timezone.now(),
             )
     reader: RunReader | None = None
+    redactor = Redactor.for_connector(connector)
     try:
-        reader = RunReader(connector, run)
+        reader = RunReader(connector, run, redactor)
         reader.read()
     except Exception as exc:
         if not isinstance(exc, PullError):
             # Our own failure (database, mapping): recorded like the source's, and logged for us.
             logger.exception("source=%s run=%s failed", connector.pk, run.pk)
             exc = PullError(f"{type(exc).__name__}: {exc}", page=reader.pages + 1 if reader else 0)
-        close_run(run, error=exc.message, detail=exc.detail(connector.secret_header_names()))
+        # The run's error and detail are shown on pages, in the API and in log lines.
+        close_run(
+            run,
+            error=redactor.redact(exc.message),
+            detail=redactor.redact_data(exc.detail(connector.secret_header_names())),
+        )
     else:
         reader.commit_cursor()
         close_run(run, detail=reader.summary())
@@ -139,9 +146,10 @@ def close_run(run: Run, *, error: str = "", detail: dict) -> None:
 class RunReader:
     """The pages of one run, each committed with its records before the next is read."""
 
-    def __init__(self, connector: Connector, run: Run):
+    def __init__(self, connector: Connector, run: Run, redactor: Redactor | None = None):
         self.connector = connector
         self.run = run
+        self.redactor = redactor
         self.validator = connector.schema.compile()
         self.pipelines = list(Pipeline.objects.enabled_for(connector.pk))
         self.lease = lease_seconds(connector)
@@ -151,7 +159,7 @@ class RunReader:
         self.highest: Any = None
 
     def read(self) -> None:
-        for page in read_pages(self.connector):
+        for page in read_pages(self.connector, redactor=self.redactor):
             if page.records:
                 self.store(page)
 

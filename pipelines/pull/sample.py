@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.models import Connector
+from connectors.redaction import Redactor
 from connectors.schema import infer_schema
 from pipelines.pull.pagination import (
     MaxPagesReached,
@@ -28,10 +29,13 @@ def read_sample(connector: Connector, pages: int = 3) -> dict:
     """
     pages = max(1, min(pages, SAMPLE_MAX_PAGES))
     secret = connector.secret_header_names()
+    redactor = Redactor.for_connector(connector)
     requests_made, records = [], []
     result: dict[str, Any] = {"ok": True, "more": False}
     try:
-        for page in read_pages(connector, max_pages=pages, policy=RetryPolicy.for_samples()):
+        for page in read_pages(
+            connector, max_pages=pages, policy=RetryPolicy.for_samples(), redactor=redactor
+        ):
             requests_made.append(
                 {
                     **page.request.describe(secret),
@@ -55,7 +59,8 @@ def read_sample(connector: Connector, pages: int = 3) -> dict:
         records=records[:SAMPLE_MAX_RECORDS],
         schema=[spec.to_dict() for spec in infer_schema(records)],
     )
-    return result
+    # Shown on the page, and kept by django-q as the task's result.
+    return redactor.redact_data(result)
 
 
 def request_sample(connector: Connector, pages: int = 3, wait_seconds: float = 60) -> dict | None:

@@ -280,8 +280,61 @@ def test_it_reports_a_refused_token_request(httpserver, cache_key):
 def test_it_reports_a_token_response_without_a_token(httpserver, cache_key):
     httpserver.expect_request("/token", method="POST").respond_with_json({"token_type": "Bearer"})
 
-    with pytest.raises(http.TransportError, match="no usable access_token"):
+    with pytest.raises(http.TransportError) as caught:
         auth.apply_auth(oauth2_config(httpserver), {}, {}, cache_key=cache_key)
+    assert caught.value.message == (
+        "OAuth2 token request: the token endpoint's answer had no access_token "
+        "(the token endpoint answered HTTP 200)"
+    )
+
+
+def test_it_never_quotes_the_token_endpoints_answer(httpserver, cache_key):
+    # An answer echoing the client's credentials, or holding a token, whatever its status.
+    echoed = {"error": "server_error", "access_token": "leaked-token", "client_secret": "s3cret"}
+    httpserver.expect_request("/token", method="POST").respond_with_json(echoed, status=500)
+
+    with pytest.raises(http.TransportError) as caught:
+        auth.apply_auth(oauth2_config(httpserver), {}, {}, cache_key=cache_key)
+    assert caught.value.message == (
+        "OAuth2 token request refused: the token endpoint answered HTTP 500"
+    )
+    assert caught.value.response is None
+    assert caught.value.retryable is True
+
+
+def test_an_odd_expires_in_still_gives_the_token(httpserver, cache_key):
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": "tok-1", "token_type": "Bearer", "expires_in": "3600s"}
+    )
+    headers: dict[str, str] = {}
+
+    auth.apply_auth(oauth2_config(httpserver), headers, {}, cache_key=cache_key)
+
+    assert headers["Authorization"] == "Bearer tok-1"
+    assert auth.issued_tokens(cache_key) == ["tok-1"]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "seconds"),
+    [
+        (3600, 3600.0),
+        (90.5, 90.5),
+        ("3600", 3600.0),
+        ("3600s", 3600.0),
+        (" 120 S ", 120.0),
+        (None, auth.DEFAULT_TOKEN_LIFETIME),
+        ("", auth.DEFAULT_TOKEN_LIFETIME),
+        ("an hour", auth.FALLBACK_TOKEN_LIFETIME),
+        ("1h", auth.FALLBACK_TOKEN_LIFETIME),
+        (0, auth.FALLBACK_TOKEN_LIFETIME),
+        (-5, auth.FALLBACK_TOKEN_LIFETIME),
+        (True, auth.FALLBACK_TOKEN_LIFETIME),
+        ([3600], auth.FALLBACK_TOKEN_LIFETIME),
+        (float("inf"), auth.FALLBACK_TOKEN_LIFETIME),
+    ],
+)
+def test_it_reads_expires_in_leniently(expires_in, seconds):
+    assert auth.token_lifetime(expires_in) == seconds
 
 
 def test_it_sends_token_requests_through_the_ssrf_guard(httpserver, settings, cache_key):
