@@ -168,8 +168,12 @@ def send_with_auth(
     body: bytes | None = None,
     params: Mapping[str, Any] | None = None,
     timeout: float = http.DEFAULT_TIMEOUT,
+    max_bytes: int = http.DEFAULT_MAX_BYTES,
+    truncate: bool = False,
 ) -> http.Response:
-    """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once."""
+    """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once.
+
+    `timeout` bounds the whole of it: fetching a token, the request, and the second try."""
     if is_undecryptable(config) or any(map(is_undecryptable, (headers or {}).values())):
         # Never send a request missing a secret the connector was configured with.
         raise http.TransportError(
@@ -183,13 +187,21 @@ def send_with_auth(
         request_params = dict(params or {})
         apply_auth(config, request_headers, request_params, cache_key=cache_key, timeout=timeout)
         return http.send(
-            method, url, headers=request_headers, body=body, params=request_params, timeout=timeout
+            method,
+            url,
+            headers=request_headers,
+            body=body,
+            params=request_params,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            truncate=truncate,
         )
 
-    response = attempt()
-    if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
-        invalidate(cache_key)
+    with http.budget(timeout):
         response = attempt()
+        if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
+            invalidate(cache_key)
+            response = attempt()
     return response
 
 
