@@ -57,6 +57,7 @@ DUE_FIELDS = (
     "record_count",
 )
 CLAIMED_FIELDS = (
+    "idempotency_key",
     "record_count",
     "attempts",
     "attempts_before_replay",
@@ -292,7 +293,7 @@ class Courier:
                 None if delivery.payload_text is not None else delivery.records,
                 encoded=delivery.payload_text,
                 record_count=delivery.record_count,
-                idempotency_key=delivery.idempotency_key,
+                idempotency_key=str(delivery.idempotency_key),
             )
             shown = request.masked()
             attempt.request_method = shown["method"]

@@ -79,7 +79,9 @@ def test_it_records_each_outcome_of_a_mixed_batch(db, httpserver):
         (busy.pk, 1, 503),
         (bad.pk, 1, 400),
     ]
-    assert all(a.request_headers["Idempotency-Key"] == str(a.delivery_id) for a in attempts)
+    assert all(
+        a.request_headers["Idempotency-Key"] == str(a.delivery.idempotency_key) for a in attempts
+    )
     run.refresh_from_db()
     assert (run.delivered, run.failed) == (1, 1)
     assert list(run.stats.values_list("delivered", "failed")) == [(1, 1)]
