@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -137,6 +138,7 @@ class Courier:
         self.flushed = self.started
         self.sent: list[Sent] = []
         self.statuses: dict[int, str] = {}
+        self.slow = False  # an attempt ran into its timeout
 
     def deliver(self, due: list[Delivery], now) -> dict[int, str]:
         if not self.destination.enabled:
@@ -153,6 +155,8 @@ class Courier:
             else:
                 claimable.append(delivery)
         for start in range(0, len(claimable), self.claim_size):
+            if self.slow:
+                break  # its due deliveries are paused: see `_pause`
             rest = [d.pk for d in claimable[start:]]
             if not self.destination.enabled or self._out_of_time():
                 self._leave(rest)
@@ -179,7 +183,7 @@ class Courier:
 
     def _claim_once(self, chunk: list[Delivery]) -> list[tuple[Delivery, DeliveryAttempt]] | float:
         now = timezone.now()
-        wait = limit_wait(self.destination, now)
+        wait = limit_wait(self.destination, now, self.token)
         if wait:
             return wait
         expired = {d.pk: d for d in chunk if d.status == Delivery.Status.DELIVERING}
@@ -244,6 +248,22 @@ class Courier:
             ).delete()
         return ids
 
+    def _pause(self, unsent: list[tuple[Delivery, DeliveryAttempt]]) -> None:
+        """The destination let an attempt run into its timeout: stop sending to it for a while.
+
+        Each further attempt would likely hold this worker for a whole timeout while other
+        destinations' tasks wait. So the unsent deliveries are handed back, and the
+        destination's due deliveries (those of tasks still queued too) wait
+        DELIVERY_SLOW_PAUSE_SECONDS, after which the sweeper queues them again."""
+        self.slow = True
+        self._release(unsent)
+        later = timezone.now() + timedelta(seconds=settings.DELIVERY_SLOW_PAUSE_SECONDS)
+        Delivery.objects.filter(
+            destination=self.destination,
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lt=later,
+        ).update(next_attempt_at=later)
+
     def _wait_for_enabling(self, ids: list[int], now) -> None:
         Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
             next_attempt_at=now
@@ -282,6 +302,10 @@ class Courier:
             self.sent.append(Sent(delivery, attempt, outcome))
             if outcome.verdict == "gone":
                 self._flush()  # disables the destination: nothing more goes out
+            if outcome.timed_out:
+                self._flush()
+                self._pause(unsent)
+                break
         self._flush()
 
     def _send(self, delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
@@ -392,16 +416,23 @@ def _defer(delivery_ids: list[int], seconds: float) -> None:
     )
 
 
-def limit_wait(destination: Connector, now) -> float:
+def limit_wait(destination: Connector, now, courier: uuid.UUID | None = None) -> float:
     """Seconds to wait before this destination may get another request (0: now)."""
-    if destination.max_concurrency:
+    held = Delivery.objects.filter(
+        destination=destination, status=Delivery.Status.DELIVERING, lease_expires_at__gt=now
+    )
+    if destination.max_concurrency or settings.DELIVERY_DEFAULT_CONCURRENCY:
         # The lock on the destination's row serialises claims, so two workers cannot both
         # see one free slot (SQLite serialises every write transaction anyway).
         Connector.objects.select_for_update().filter(pk=destination.pk).first()
-        in_flight = Delivery.objects.filter(
-            destination=destination, status=Delivery.Status.DELIVERING, lease_expires_at__gt=now
-        ).count()
-        if in_flight >= destination.max_concurrency:
+    if destination.max_concurrency:
+        if held.count() >= destination.max_concurrency:
+            return CONCURRENCY_POLL_SECONDS
+    elif settings.DELIVERY_DEFAULT_CONCURRENCY:
+        # Without a limit of its own a courier claims many deliveries at once and sends them one
+        # after the other: each other courier holding some is one request in flight.
+        others = held.exclude(claimed_by=courier).values("claimed_by").distinct().count()
+        if others >= settings.DELIVERY_DEFAULT_CONCURRENCY:
             return CONCURRENCY_POLL_SECONDS
     rate = destination.rate_limit_per_second
     if rate:
