@@ -82,6 +82,7 @@ def test_it_signs_with_the_same_key_as_webhook_id(db, httpserver):
     request, _ = httpserver.log[0]
     headers = dict(request.headers)
     assert headers["Webhook-Id"] == headers["Idempotency-Key"] == str(delivery.idempotency_key)
+    assert uuid.UUID(headers["Webhook-Id"]).version == 4
     assert Webhook(secret).verify(request.get_data(), headers) == {"id": 7}
 
 

@@ -52,9 +52,10 @@ def test_it_ends_an_attempt_at_the_timeout_however_slowly_the_receiver_answers(d
 
 @pytest.mark.django_db(transaction=True)
 def test_it_never_sends_a_delivery_again_while_its_first_attempt_still_runs():
-    # The receiver drips its answer for 12 s, longer than the lease of a 1 s timeout (8 s):
-    # sweeps and duplicate tasks keep coming while the first attempt runs.
-    with Peer(drip(body_length=12, every=1.0)) as peer:
+    # The receiver drips its answer for 12 s, a byte every half second (each read well within
+    # the 1 s timeout), longer than the lease of a 1 s timeout (8 s): sweeps and duplicate tasks
+    # keep coming while the first attempt runs.
+    with Peer(drip(body_length=24, every=0.5)) as peer:
         destination = make_destination(
             peer.url("/hooks"), timeout_seconds=1, initial_backoff_seconds=60
         )
