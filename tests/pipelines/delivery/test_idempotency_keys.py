@@ -101,7 +101,7 @@ def test_it_shows_the_key_in_the_api_and_on_the_delivery_page(api, client, alice
 
 @pytest.mark.django_db(transaction=True)
 def test_it_gives_existing_deliveries_distinct_keys_when_migrating(httpserver):
-    before = [("pipelines", "0007_task_paths")]
+    before = [("pipelines", "0008_verification_failures")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     OldDelivery = executor.loader.project_state(before).apps.get_model("pipelines", "Delivery")

@@ -21,7 +21,7 @@ def give_each_delivery_a_key(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipelines", "0007_task_paths"),
+        ("pipelines", "0008_verification_failures"),
     ]
 
     operations = [
