@@ -201,9 +201,12 @@ def send_with_auth(
     params: Mapping[str, Any] | None = None,
     timeout: float = http.DEFAULT_TIMEOUT,
     redact=None,
+    max_bytes: int = http.DEFAULT_MAX_BYTES,
+    truncate: bool = False,
 ) -> http.Response:
     """`http.send` with credentials; an OAuth2 token refused with 401 is re-fetched once.
 
+    `timeout` bounds the whole of it: fetching a token, the request, and the second try.
     `redact` (a connector's `Redactor.redact`) is applied to the message of a TransportError
     and to the response's excerpt, the texts people are shown.
     """
@@ -220,14 +223,22 @@ def send_with_auth(
         request_params = dict(params or {})
         apply_auth(config, request_headers, request_params, cache_key=cache_key, timeout=timeout)
         return http.send(
-            method, url, headers=request_headers, body=body, params=request_params, timeout=timeout
+            method,
+            url,
+            headers=request_headers,
+            body=body,
+            params=request_params,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            truncate=truncate,
         )
 
     try:
-        response = attempt()
-        if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
-            invalidate(cache_key)
+        with http.budget(timeout):
             response = attempt()
+            if response.status == 401 and (config or {}).get("type") == "oauth2_client_credentials":
+                invalidate(cache_key)
+                response = attempt()
     except http.TransportError as exc:
         if redact is not None:
             exc.redact(redact)

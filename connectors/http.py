@@ -1,9 +1,10 @@
 """The one outbound HTTP chokepoint: every request the product makes to the outside goes through `send`.
 
 What it guarantees:
-- a shared `requests` session per process (connection reuse), a mandatory connect + read timeout,
-  redirects never followed (a 3xx comes back as a `Response`; `classify` calls it a failure),
-  response bodies read with a size cap;
+- a shared `requests` session per process (connection reuse) and a mandatory `timeout` that
+  bounds the whole exchange in wall time (name lookup, connect, send, headers, body), not each
+  read: see `connectors.deadlines`; redirects never followed (a 3xx comes back as a `Response`;
+  `classify` calls it a failure); response bodies read with a size cap;
 - the SSRF guard: unless `settings.ALLOW_PRIVATE_DESTINATIONS`, loopback, private, link-local,
   shared (CGNAT), multicast, reserved addresses and the cloud metadata endpoints are refused, on
   the address actually connected to (so DNS rebinding cannot slip past a check made earlier);
@@ -40,7 +41,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
-from connectors import jsontext
+from connectors import deadlines, jsontext
 from connectors.secrets import MASK
 
 logger = logging.getLogger("connectors.http")
@@ -94,6 +95,13 @@ class TransportError(Exception):
         # The cause is the library's exception, whose text holds the URL, query string included.
         self.__cause__ = None
         self.__suppress_context__ = True
+
+
+class DeadlineExceeded(TransportError):
+    """The exchange did not end within its timeout (however slowly the peer was answering)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
 
 
 class InvalidDestination(TransportError, ValueError):
@@ -188,18 +196,23 @@ def _refuse(what: str) -> UnsafeDestination:
     return UnsafeDestination(f"{what}; set ALLOW_PRIVATE_DESTINATIONS to allow it")
 
 
-def resolve(host: str, port: int, *, refuse_private: bool) -> list[str]:
+def resolve(
+    host: str, port: int, *, refuse_private: bool, within: float | None = None
+) -> list[str]:
     """Resolve `host` once and return its addresses, refusing them all if any one is not public.
 
     Every address is checked, not just the first: the connection may fall back to any of them.
+    `within` bounds the lookup in seconds (DeadlineExceeded after it).
     """
     name = host.strip("[]").rstrip(".").lower()
     if refuse_private and name in METADATA_HOSTNAMES:
         raise _refuse(f"{host} is a cloud metadata host name")
     try:
-        infos = socket.getaddrinfo(name, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+        infos = _getaddrinfo(name, port, within)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableHost(f"{host} does not resolve ({exc})") from exc
+    except TimeoutError:
+        raise DeadlineExceeded(f"timed out: {host} did not resolve within {within:g} s") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if refuse_private:
         for text in addresses:
@@ -211,6 +224,37 @@ def resolve(host: str, port: int, *, refuse_private: bool) -> list[str]:
                 raise _refuse(f"{host.strip('[]')} is {reason}")
             raise _refuse(f"{host} resolves to {address}, {reason}")
     return addresses
+
+
+def _getaddrinfo(name: str, port: int, within: float | None) -> list:
+    def lookup() -> list:
+        return socket.getaddrinfo(name, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+        literal = True
+    except ValueError:
+        literal = False
+    if within is None or literal:
+        return lookup()
+    # getaddrinfo has no timeout of its own (the resolver's can add up to many seconds): it runs
+    # in a thread that is left behind, to end on its own, when it takes too long.
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["infos"] = lookup()
+        except (OSError, UnicodeError) as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="http-resolve", daemon=True)
+    thread.start()
+    thread.join(max(within, 0.001))
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["infos"]
 
 
 # Why the guard lives in the connection's `_new_conn`: that is the single place where urllib3
@@ -229,25 +273,49 @@ class _PinnedConnectionMixin:
     socket_options: Any
 
     def _new_conn(self) -> socket.socket:
+        exchange = deadlines.current()
         addresses = resolve(
-            self.host, self.port, refuse_private=not settings.ALLOW_PRIVATE_DESTINATIONS
+            self.host,
+            self.port,
+            refuse_private=not settings.ALLOW_PRIVATE_DESTINATIONS,
+            within=exchange.remaining() if exchange else None,
         )
         error: OSError | None = None
         for address in addresses:
+            timeout = exchange.bound(self.timeout) if exchange else self.timeout
             try:
-                return create_connection(
+                sock = create_connection(
                     (address, self.port),
-                    self.timeout,
+                    timeout,
                     source_address=self.source_address,
                     socket_options=self.socket_options,
                 )
             except OSError as exc:
                 error = exc
+                continue
+            if exchange:
+                exchange.attach(sock)  # before TLS: the handshake is cut at the deadline too
+            return sock
         if isinstance(error, TimeoutError):
             raise ConnectTimeoutError(
                 self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
             ) from error
         raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+
+    # A connection from the pool is attached to the exchange here; a new one in `_new_conn`.
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        exchange = deadlines.current()
+        if exchange:
+            if self.sock is not None:
+                exchange.attach(self.sock)
+            self.timeout = exchange.bound(self.timeout)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        exchange = deadlines.current()
+        if exchange:
+            self.timeout = exchange.bound(self.timeout)
+        return super().getresponse()  # type: ignore[misc]
 
 
 class PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
@@ -385,6 +453,7 @@ class Response:
     url: str  # the URL requested, query parameters included
     # The redaction of the connector that sent the request, applied to what people are shown.
     redact: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    truncated: bool = False  # the body is only its first `max_bytes` (see `send`)
 
     def __post_init__(self) -> None:
         self.headers = CaseInsensitiveDict(self.headers)
@@ -400,7 +469,9 @@ class Response:
         else:
             window = self.body[: limit + REDACTION_MARGIN].decode("utf-8", errors="replace")
             text = self.redact(window)[:limit]
-        if len(self.body) > limit:
+        if self.truncated:
+            text += f"… [truncated, more than {len(self.body)} bytes in all]"
+        elif len(self.body) > limit:
             text += f"… [truncated, {len(self.body)} bytes in all]"
         return text
 
@@ -466,10 +537,13 @@ def send(
     params: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    truncate: bool = False,
 ) -> Response:
     """Send one request and return the response, whatever its status; TransportError otherwise.
 
-    `timeout` bounds the connection, each read, and reading the whole body.
+    `timeout` bounds the whole exchange in wall time, however slowly the peer answers (inside
+    `budget`, the exchange also ends with the budget). A body longer than `max_bytes` is an
+    error, or with `truncate` cut there (`Response.truncated`) when only its start matters.
     """
     host, _ = destination(url)
     for name, value in (headers or {}).items():
@@ -480,8 +554,10 @@ def send(
     started = time.monotonic()
     outcome = "error"
     try:
-        response = _send(method, url, headers, body, params, timeout, max_bytes, started)
+        with deadlines.Exchange(timeout) as exchange:
+            response = _send(method, url, headers, body, params, exchange, max_bytes, truncate)
         outcome = str(response.status)
+        response.elapsed_ms = (time.monotonic() - started) * 1000
         return response
     finally:
         # Host only: paths and query strings may carry credentials.
@@ -494,16 +570,27 @@ def send(
         )
 
 
+budget = deadlines.budget
+
+
+def _too_late(exchange: deadlines.Exchange) -> DeadlineExceeded:
+    return DeadlineExceeded(
+        f"timed out: the destination took longer than {exchange.seconds:g} s to answer"
+    )
+
+
 def _send(
     method: str,
     url: str,
     headers: Mapping[str, str] | None,
     body: bytes | None,
     params: Mapping[str, Any] | None,
-    timeout: float,
+    exchange: deadlines.Exchange,
     max_bytes: int,
-    started: float,
+    truncate: bool,
 ) -> Response:
+    if exchange.expired():
+        raise _too_late(exchange)  # the budget was spent before this exchange began
     session = _session(settings.ALLOW_PRIVATE_DESTINATIONS)
     try:
         raw = session.request(
@@ -512,43 +599,52 @@ def _send(
             headers=dict(headers or {}),
             data=body,
             params=dict(params or {}),
-            timeout=(timeout, timeout),
+            timeout=(exchange.bound(None), exchange.bound(None)),
             allow_redirects=False,
             stream=True,
         )
-    except requests.Timeout as exc:
-        raise TransportError(f"timed out after {timeout:g} s: {exc}", retryable=True) from exc
-    except requests.ConnectionError as exc:
-        raise TransportError(f"connection failed: {exc}", retryable=True) from exc
-    except (requests.RequestException, ValueError) as exc:
+    except requests.RequestException as exc:
+        if isinstance(exc, requests.Timeout) or exchange.expired():
+            raise _too_late(exchange) from exc
+        if isinstance(exc, requests.ConnectionError):
+            raise TransportError(f"connection failed: {exc}", retryable=True) from exc
+        raise TransportError(f"request not sent: {exc}") from exc
+    except ValueError as exc:
         raise TransportError(f"request not sent: {exc}") from exc
     with raw:
-        content = _read_body(raw, timeout, max_bytes, started)
+        content, truncated = _read_body(raw, exchange, max_bytes, truncate)
         return Response(
             status=raw.status_code,
             headers=dict(raw.headers),
             body=content,
-            elapsed_ms=(time.monotonic() - started) * 1000,
+            elapsed_ms=0.0,
             url=raw.url,
+            truncated=truncated,
         )
 
 
-def _read_body(raw: requests.Response, timeout: float, max_bytes: int, started: float) -> bytes:
-    # The read timeout bounds each read only; a server dripping one byte at a time would
-    # otherwise hold a worker forever, hence the overall deadline.
-    deadline = started + timeout
+def _read_body(
+    raw: requests.Response, exchange: deadlines.Exchange, max_bytes: int, truncate: bool
+) -> tuple[bytes, bool]:
+    """The body, and whether it was cut at `max_bytes`. The watchdog cuts a peer still sending
+    at the deadline; the check after each chunk catches one that ends just past it."""
     chunks: list[bytes] = []
     size = 0
     try:
         for chunk in raw.iter_content(chunk_size=64 * 1024):
-            size += len(chunk)
-            if size > max_bytes:
+            if exchange.expired():
+                raise _too_late(exchange)
+            if size + len(chunk) > max_bytes:
+                if truncate:
+                    chunks.append(chunk[: max_bytes - size])
+                    return b"".join(chunks), True
                 raise TransportError(f"response body larger than {max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise TransportError(
-                    f"timed out after {timeout:g} s reading the response body", retryable=True
-                )
+            size += len(chunk)
             chunks.append(chunk)
     except requests.RequestException as exc:
+        if exchange.expired():
+            raise _too_late(exchange) from exc
         raise TransportError(f"response body not read: {exc}", retryable=True) from exc
-    return b"".join(chunks)
+    if exchange.cut:
+        raise _too_late(exchange)  # cut mid-body: what was read is not the whole body
+    return b"".join(chunks), False

@@ -24,6 +24,8 @@ from connectors.secrets import MASK
 from connectors.templating import TemplateError, compile_template, is_template
 
 JSON = "application/json"
+# Of a receiver's answer, only this much is read (excerpts show 4 KB of it).
+RESPONSE_BYTES_KEPT = 64 * 1024
 # Headers we set ourselves; a connector header of the same name is replaced, not doubled.
 RESERVED_HEADERS = frozenset(
     {"idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature", "content-length"}
@@ -48,7 +50,10 @@ class OutboundRequest:
     redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     def send(self, *, timeout: float, cache_key: str) -> http.Response:
-        """Send it with the connector's credentials; TransportError when no response came back."""
+        """Send it with the connector's credentials; TransportError when no response came back.
+
+        Only the start of the answer is read: people see an excerpt, and a receiver's long
+        answer must neither fail the delivery nor fill the worker's memory."""
         return auth.send_with_auth(
             self.auth,
             self.method,
@@ -58,6 +63,8 @@ class OutboundRequest:
             body=self.body,
             timeout=timeout,
             redact=self.redactor.redact,
+            max_bytes=RESPONSE_BYTES_KEPT,
+            truncate=True,
         )
 
     def masked(self) -> dict[str, Any]:

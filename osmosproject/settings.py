@@ -152,6 +152,12 @@ SIGNING_SECRET_OVERLAP_HOURS = env.int("SIGNING_SECRET_OVERLAP_HOURS", default=2
 
 # --- Outbound HTTP -------------------------------------------------------------
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
+# Requests one HTTP destination may have in flight at once (across workers) when its connector
+# sets no max_concurrency: one slow destination never holds more workers than this.
+DELIVERY_DEFAULT_CONCURRENCY = env.int("DELIVERY_DEFAULT_CONCURRENCY", default=2)
+# After an attempt runs into its timeout, the destination's other due deliveries wait this long
+# (no worker spends a timeout on each of them while other destinations wait).
+DELIVERY_SLOW_PAUSE_SECONDS = env.int("DELIVERY_SLOW_PAUSE_SECONDS", default=30)
 
 # --- Templates (mappings, URLs, headers, bodies) ---------------------------------
 # Wall-clock time one render may take; a slower one fails that record with a TemplateError.

@@ -9,17 +9,24 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
+import orjson
+
 from connectors.verification.base import VerificationFailed
+
+HANDSHAKE_MAX_BYTES = 4096
 
 
 def slack_challenge(body: bytes) -> str | None:
     """The challenge to answer (`{"challenge": ...}`, 200) when `body` is Slack's handshake."""
+    # A handshake is a small document naming itself: anything else is not parsed twice (nor,
+    # nested deep, parsed by a recursive reader at all).
+    if len(body) > HANDSHAKE_MAX_BYTES or b"url_verification" not in body:
+        return None
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
     if not isinstance(document, dict) or document.get("type") != "url_verification":
         return None

@@ -9,13 +9,13 @@ between the deliveries of a task.
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +26,7 @@ from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
 from connectors.redaction import Redactor
 from osmosproject.metrics import record_attempt
+from pipelines.delivery.limits import limit_wait
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.delivery.outcomes import (
     Outcome,
@@ -58,6 +59,7 @@ DUE_FIELDS = (
     "record_count",
 )
 CLAIMED_FIELDS = (
+    "idempotency_key",
     "record_count",
     "attempts",
     "attempts_before_replay",
@@ -75,7 +77,6 @@ DESTINATION_FIELDS = (
 )
 # A worker waits this long at most for a rate or concurrency slot, then leaves it to the sweeper.
 LIMIT_WAIT_SECONDS = 5.0
-CONCURRENCY_POLL_SECONDS = 0.1
 
 
 def deliver(delivery_id: int) -> str | None:
@@ -139,6 +140,7 @@ class Courier:
         self.sent: list[Sent] = []
         self.statuses: dict[int, str] = {}
         self.redactor = Redactor.for_connector(destination)
+        self.slow = False  # an attempt ran into its timeout
 
     def deliver(self, due: list[Delivery], now) -> dict[int, str]:
         if not self.destination.enabled:
@@ -155,6 +157,8 @@ class Courier:
             else:
                 claimable.append(delivery)
         for start in range(0, len(claimable), self.claim_size):
+            if self.slow:
+                break  # its due deliveries are paused: see `_pause`
             rest = [d.pk for d in claimable[start:]]
             if not self.destination.enabled or self._out_of_time():
                 self._leave(rest)
@@ -181,7 +185,7 @@ class Courier:
 
     def _claim_once(self, chunk: list[Delivery]) -> list[tuple[Delivery, DeliveryAttempt]] | float:
         now = timezone.now()
-        wait = limit_wait(self.destination, now)
+        wait = limit_wait(self.destination, now, self.token)
         if wait:
             return wait
         expired = {d.pk: d for d in chunk if d.status == Delivery.Status.DELIVERING}
@@ -246,6 +250,22 @@ class Courier:
             ).delete()
         return ids
 
+    def _pause(self, unsent: list[tuple[Delivery, DeliveryAttempt]]) -> None:
+        """The destination let an attempt run into its timeout: stop sending to it for a while.
+
+        Each further attempt would likely hold this worker for a whole timeout while other
+        destinations' tasks wait. So the unsent deliveries are handed back, and the
+        destination's due deliveries (those of tasks still queued too) wait
+        DELIVERY_SLOW_PAUSE_SECONDS, after which the sweeper queues them again."""
+        self.slow = True
+        self._release(unsent)
+        later = timezone.now() + timedelta(seconds=settings.DELIVERY_SLOW_PAUSE_SECONDS)
+        Delivery.objects.filter(
+            destination=self.destination,
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lt=later,
+        ).update(next_attempt_at=later)
+
     def _wait_for_enabling(self, ids: list[int], now) -> None:
         Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
             next_attempt_at=now
@@ -284,6 +304,10 @@ class Courier:
             self.sent.append(Sent(delivery, attempt, outcome))
             if outcome.verdict == "gone":
                 self._flush()  # disables the destination: nothing more goes out
+            if outcome.timed_out:
+                self._flush()
+                self._pause(unsent)
+                break
         self._flush()
 
     def _send(self, delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
@@ -295,7 +319,7 @@ class Courier:
                 None if delivery.payload_text is not None else delivery.records,
                 encoded=delivery.payload_text,
                 record_count=delivery.record_count,
-                idempotency_key=delivery.idempotency_key,
+                idempotency_key=str(delivery.idempotency_key),
             )
             shown = request.masked()
             attempt.request_method = shown["method"]
@@ -396,32 +420,3 @@ def _defer(delivery_ids: list[int], seconds: float) -> None:
     Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING).update(
         next_attempt_at=later
     )
-
-
-def limit_wait(destination: Connector, now) -> float:
-    """Seconds to wait before this destination may get another request (0: now)."""
-    if destination.max_concurrency:
-        # The lock on the destination's row serialises claims, so two workers cannot both
-        # see one free slot (SQLite serialises every write transaction anyway).
-        Connector.objects.select_for_update().filter(pk=destination.pk).first()
-        in_flight = Delivery.objects.filter(
-            destination=destination, status=Delivery.Status.DELIVERING, lease_expires_at__gt=now
-        ).count()
-        if in_flight >= destination.max_concurrency:
-            return CONCURRENCY_POLL_SECONDS
-    rate = destination.rate_limit_per_second
-    if rate:
-        # A sliding window: at most `allowed` attempts began in the last `window` seconds.
-        window = max(1.0, 1.0 / rate)
-        allowed = max(1, math.floor(rate * window))
-        recent = list(
-            DeliveryAttempt.objects.filter(
-                delivery__destination=destination,
-                started_at__gt=now - timedelta(seconds=window),
-            )
-            .order_by("-started_at")
-            .values_list("started_at", flat=True)[:allowed]
-        )
-        if len(recent) >= allowed:
-            return max((recent[-1] + timedelta(seconds=window) - now).total_seconds(), 0.001)
-    return 0.0

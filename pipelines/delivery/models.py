@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 from django.db import models
@@ -91,6 +92,11 @@ class Delivery(models.Model):
     # Set by the claim that holds the lease: one guarded UPDATE claims many deliveries, and
     # this tells the claiming task which of them are its own.
     claimed_by = models.UUIDField(null=True, blank=True, editable=False)
+    # Sent as Idempotency-Key (and webhook-id): the same on every attempt and replay, and unlike
+    # the row id never seen again after a database reset or from another installation, so a
+    # receiver that drops repeated keys never drops a new delivery. Python-side default: set by
+    # bulk_create too.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # When the sweeper last put a task on the queue for it (the first task: created_at).
     queued_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -166,11 +172,6 @@ class Delivery(models.Model):
         # Decoded only if something needs the records: an untemplated batch is sent as this text.
         self.payload_text = body
         self._records = None if body is not None else []
-
-    @property
-    def idempotency_key(self) -> str:
-        """The same on every attempt and replay, so the receiver can drop repeats."""
-        return str(self.pk)
 
     @property
     def round_attempts(self) -> int:

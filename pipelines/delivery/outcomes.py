@@ -23,7 +23,11 @@ from pipelines.runs.models import Run
 
 logger = logging.getLogger("pipelines.delivery")
 
-# A claim lasts long enough for the slowest legal exchange: connect, read, an OAuth2 token fetch.
+# A claim outlives any attempt: `http.send` ends every attempt (an OAuth2 token fetch included)
+# within timeout_seconds of wall time, and the courier renews the lease of the deliveries it
+# holds before each request (at least every FLUSH_SECONDS), so a lease runs out only when its
+# worker is gone; never while the worker still waits for an answer, which would let a second
+# worker send the same delivery at the same time. The rest is room for slow database writes.
 LEASE_MARGIN_SECONDS = 5
 MAX_BACKOFF_SECONDS = 6 * 3600
 MAX_RETRY_AFTER_SECONDS = 3600
@@ -53,6 +57,8 @@ class Outcome:
     retry_after: float | None = None
     # False when the request never reached the destination by its fault (our data, our template).
     about_destination: bool = True
+    # The destination did not answer within timeout_seconds.
+    timed_out: bool = False
 
     @classmethod
     def of_response(cls, response: http.Response) -> Outcome:
@@ -77,6 +83,7 @@ class Outcome:
             status_code=exc.status,
             error=exc.message,
             retry_after=exc.retry_after,
+            timed_out=isinstance(exc, http.DeadlineExceeded),
         )
 
 

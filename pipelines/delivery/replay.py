@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from itertools import zip_longest
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from pipelines.delivery.models import Delivery
 from pipelines.delivery.outcomes import count_outcome
-from pipelines.delivery.queue import enqueue_deliveries
+from pipelines.delivery.queue import DELIVERIES_PER_TASK, enqueue_deliveries
 
 SWEEP_LIMIT = 5000
 
@@ -49,18 +49,37 @@ def replay_all(deliveries) -> int:
 
 
 def sweep(now=None) -> int:
-    """Queue tasks for the due deliveries that have none; the number of deliveries queued."""
+    """Queue tasks for the due deliveries that have none; the number of deliveries queued.
+
+    Destinations take turns: each gets an equal share of SWEEP_LIMIT (its longest-waiting
+    deliveries first), and the tasks are queued round-robin (a task of each destination, then
+    a second of each, ...), so a destination with a large backlog neither crowds the others out
+    of a sweep nor queues all its tasks ahead of theirs."""
     now = now or timezone.now()
-    due = list(
-        Delivery.objects.to_sweep(now)
-        .order_by("next_attempt_at")
-        .values_list("pk", "destination_id")[:SWEEP_LIMIT]
-    )
-    if due:
-        Delivery.objects.filter(pk__in=[pk for pk, _ in due]).update(queued_at=now)
-        by_destination: dict[int, list[int]] = defaultdict(list)
-        for pk, destination_id in due:
-            by_destination[destination_id].append(pk)
-        for ids in by_destination.values():
-            enqueue_deliveries(ids)
-    return len(due)
+    due = Delivery.objects.to_sweep(now)
+    # One row per destination (the annotation groups by it), longest-waiting first.
+    destinations = [
+        row["destination_id"]
+        for row in due.values("destination_id")
+        .annotate(oldest=Min("next_attempt_at"))
+        .order_by("oldest")
+    ]
+    if not destinations:
+        return 0
+    share = max(DELIVERIES_PER_TASK, SWEEP_LIMIT // len(destinations))
+    tasks_by_destination = []
+    for destination_id in destinations[: SWEEP_LIMIT // DELIVERIES_PER_TASK]:
+        ids = list(
+            due.filter(destination_id=destination_id)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:share]
+        )
+        tasks_by_destination.append(
+            [ids[i : i + DELIVERIES_PER_TASK] for i in range(0, len(ids), DELIVERIES_PER_TASK)]
+        )
+    tasks = [task for turn in zip_longest(*tasks_by_destination) for task in turn if task]
+    queued = [pk for task in tasks for pk in task]
+    Delivery.objects.filter(pk__in=queued).update(queued_at=now)
+    for task in tasks:
+        enqueue_deliveries(task)
+    return len(queued)

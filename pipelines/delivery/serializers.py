@@ -44,6 +44,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "pipeline",
             "destination",
             "run",
+            "idempotency_key",
             "status",
             "record_count",
             "records",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from werkzeug import Request
 from werkzeug import Response as WerkzeugResponse
 
 from connectors import auth, http
+from tests.hostile_peers import Peer, drip
 
 
 @pytest.fixture(autouse=True)
@@ -419,3 +421,48 @@ def test_it_masks_secrets_for_display():
         "password": "********",
     }
     assert config["client_secret"] == "s"
+
+
+def test_it_ends_a_token_request_dripped_by_the_token_endpoint_at_the_timeout(cache_key):
+    with Peer(drip(body_length=1000, every=0.2)) as token_endpoint:
+        config = {
+            "type": "oauth2_client_credentials",
+            "token_url": token_endpoint.url("/token"),
+            "client_id": "alice-client",
+            "client_secret": "s3cret",
+        }
+        started = time.monotonic()
+        with pytest.raises(http.TransportError, match="took longer than 1 s") as caught:
+            auth.apply_auth(config, {}, {}, cache_key=cache_key, timeout=1)
+
+    assert time.monotonic() - started < 1 + 1.0
+    assert caught.value.retryable is True
+
+
+def test_it_bounds_the_token_fetch_and_the_request_by_one_timeout(httpserver, cache_key):
+    # The token endpoint takes 0.8 s, the API 0.8 s: each alone fits in 1.2 s, both do not.
+    def slow_token(request: Request) -> WerkzeugResponse:
+        time.sleep(0.8)
+        return TokenEndpoint()(request)
+
+    def slow_api(request: Request) -> WerkzeugResponse:
+        time.sleep(0.8)
+        return WerkzeugResponse("late")
+
+    httpserver.expect_request("/token").respond_with_handler(slow_token)
+    httpserver.expect_request("/api").respond_with_handler(slow_api)
+
+    started = time.monotonic()
+    with pytest.raises(http.TransportError, match=r"took longer than 1\.2 s"):
+        auth.send_with_auth(
+            oauth2_config(httpserver),
+            "GET",
+            httpserver.url_for("/api"),
+            cache_key=cache_key,
+            timeout=1.2,
+        )
+    assert time.monotonic() - started < 1.2 + 0.5
+    # The API logs the request when its handler returns: wait for it, or it lands in the log of
+    # whichever test runs next.
+    while len(httpserver.log) < 2 and time.monotonic() - started < 5:
+        time.sleep(0.05)

@@ -70,19 +70,20 @@ def test_concurrent_workers_send_each_delivery_exactly_once(httpserver, settings
     pipeline = make_pipeline(source, destination)
     run = Run.objects.create(source=source, trigger=Run.Trigger.INGEST, received=20, accepted=20)
     RunStat.objects.create(run=run, pipeline=pipeline, accepted=20)
-    ids = [
+    deliveries = [
         Delivery.objects.create(
             pipeline=pipeline, destination=destination, run=run, records=[{"id": n}]
-        ).pk
+        )
         for n in range(20)
     ]
+    ids = [delivery.pk for delivery in deliveries]
 
     # Every worker is handed every delivery, as duplicated or re-queued tasks would.
     results = at_once(lambda i: deliver_many(ids), count=4)
 
     assert not [r for r in results if isinstance(r, Exception)], (connection.vendor, results)
     keys = [request.headers["Idempotency-Key"] for request, _ in httpserver.log]
-    assert sorted(keys, key=int) == [str(pk) for pk in ids], connection.vendor
+    assert sorted(keys) == sorted(str(d.idempotency_key) for d in deliveries), connection.vendor
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DELIVERED}
     run.refresh_from_db()
     assert (run.delivered, run.failed) == (20, 0)

@@ -79,7 +79,9 @@ def test_it_records_each_outcome_of_a_mixed_batch(db, httpserver):
         (busy.pk, 1, 503),
         (bad.pk, 1, 400),
     ]
-    assert all(a.request_headers["Idempotency-Key"] == str(a.delivery_id) for a in attempts)
+    assert all(
+        a.request_headers["Idempotency-Key"] == str(a.delivery.idempotency_key) for a in attempts
+    )
     run.refresh_from_db()
     assert (run.delivered, run.failed) == (1, 1)
     assert list(run.stats.values_list("delivered", "failed")) == [(1, 1)]
@@ -220,3 +222,27 @@ def test_it_leaves_the_deliveries_of_a_disabled_destination_waiting(db, httpserv
 
     assert len(httpserver.log) == 0
     assert set(Delivery.objects.values_list("status", "attempts")) == {("pending", 0)}
+
+
+def test_it_sweeps_destinations_in_turns(db, httpserver, monkeypatch):
+    # A's backlog is older and larger than one sweep takes; B's one delivery still gets its turn.
+    monkeypatch.setattr("pipelines.delivery.replay.SWEEP_LIMIT", 200)
+    httpserver.expect_request("/a").respond_with_data("", status=200)
+    httpserver.expect_request("/b").respond_with_data("", status=200)
+    with time_machine.travel(START, tick=False) as traveller:
+        to_a = make_destination(httpserver.url_for("/a"))
+        to_b = make_destination(httpserver.url_for("/b"))
+        pipeline = make_delivery(to_a, [{"id": 0}]).pipeline
+        Delivery.create_all(
+            [
+                Delivery(pipeline=pipeline, destination=to_a, records=[{"id": n}])
+                for n in range(1, 300)
+            ]
+        )
+        traveller.shift(60)
+        make_delivery(to_b, [{"id": 1}])
+        traveller.shift(6 * 60)  # their first tasks were lost
+        assert sweep_deliveries() == 101
+
+    paths = [request.path for request, _ in httpserver.log]
+    assert paths == ["/a"] * 100 + ["/b"]

@@ -38,7 +38,7 @@ def test_it_sends_seven_records_in_three_requests(
         [{"id": 7}],
     ]
     keys = {request.headers["Idempotency-Key"] for request, _ in httpserver.log}
-    assert keys == {str(pk) for pk in Delivery.objects.values_list("pk", flat=True)}
+    assert keys == {str(key) for key in Delivery.objects.values_list("idempotency_key", flat=True)}
     run.refresh_from_db()
     assert run.delivered == 7
 

@@ -46,7 +46,7 @@ def test_it_fails_a_400_at_once_and_replays_it(api, httpserver, django_capture_o
     assert delivery.status == Delivery.Status.DELIVERED
     assert delivery.attempts == 2
     keys = [request.headers["Idempotency-Key"] for request, _ in httpserver.log]
-    assert keys == [str(delivery.pk), str(delivery.pk)]
+    assert keys == [str(delivery.idempotency_key)] * 2
     delivery.run.refresh_from_db()
     assert (delivery.run.delivered, delivery.run.failed) == (1, 0)
 

@@ -48,7 +48,7 @@ def test_it_delivers_once_after_two_503s_backing_off(db, httpserver):
     assert delivery.attempts == 3
     assert [a.status_code for a in delivery.attempt_log.all()] == [503, 503, 200]
     assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {
-        str(delivery.pk)
+        str(delivery.idempotency_key)
     }
     assert len(httpserver.log) == 3
     delivery.run.refresh_from_db()

@@ -31,7 +31,7 @@ def test_it_signs_so_that_receivers_can_verify(db, httpserver):
 
     body, headers = received(httpserver)
     assert Webhook(secret).verify(body, headers) == {"id": 7}
-    assert headers["Webhook-Id"] == str(delivery.pk)
+    assert headers["Webhook-Id"] == str(delivery.idempotency_key)
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(body.replace(b"7", b"8"), headers)
     with pytest.raises(WebhookVerificationError):

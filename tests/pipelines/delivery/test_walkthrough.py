@@ -94,7 +94,7 @@ def test_it_delivers_an_ingested_order_to_customerio(
     delivery = Delivery.objects.get()
     assert request.headers["Authorization"] == "Bearer 7f3c-secret"
     assert request.headers["Content-Type"] == "application/json"
-    assert request.headers["Idempotency-Key"] == str(delivery.pk)
+    assert request.headers["Idempotency-Key"] == str(delivery.idempotency_key)
     assert json.loads(request.data) == {
         "id": "42",
         "campaign_id": "1234",

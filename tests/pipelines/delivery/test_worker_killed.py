@@ -84,7 +84,7 @@ def test_it_completes_a_delivery_whose_worker_was_killed(httpserver, settings):
     assert second.status_code == 200
     assert len(httpserver.log) == 2
     assert {request.headers["Idempotency-Key"] for request, _ in httpserver.log} == {
-        str(delivery.pk)
+        str(delivery.idempotency_key)
     }
     delivery.run.refresh_from_db()
     assert (delivery.run.delivered, delivery.run.failed) == (1, 0)

@@ -1,0 +1,65 @@
+"""A source that drips, stalls, answers garbage or redirects: each read ends, with a clear error."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipelines.pull.runs import pull
+from tests.hostile_peers import Peer, answer, drip, headers_then_stall
+from tests.pipelines.pull.source_helpers import source_into_mailbox
+
+
+@pytest.fixture(autouse=True)
+def _local(settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    settings.PULL_RETRY_BASE_SECONDS = 0
+    settings.PULL_MAX_ATTEMPTS = 2
+
+
+def test_a_source_dripping_its_answer_fails_within_its_timeouts(db):
+    with Peer(drip(body_length=1000, every=0.2)) as peer:
+        source, _ = source_into_mailbox(peer.url("/items"), timeout_seconds=1)
+        started = time.monotonic()
+        run = pull(source)
+
+    # Two attempts of one second each, and nothing else.
+    assert time.monotonic() - started < 2 * 1 + 1.5
+    assert run.status == "failed"
+    assert run.error == (
+        "Page 1: timed out: the destination took longer than 1 s to answer (after 2 attempts)"
+    )
+
+
+def test_a_source_that_stalls_after_its_headers_fails_within_its_timeouts(db):
+    with Peer(headers_then_stall) as peer:
+        source, _ = source_into_mailbox(peer.url("/items"), timeout_seconds=1)
+        started = time.monotonic()
+        run = pull(source)
+
+    assert time.monotonic() - started < 2 * 1 + 1.5
+    assert run.status == "failed"
+    assert "took longer than 1 s" in run.error
+
+
+def test_a_source_answering_garbage_fails_with_a_clear_error(db):
+    with Peer(answer(200, b"\x00<html>not json", "Content-Type: application/json\r\n")) as peer:
+        source, _ = source_into_mailbox(peer.url("/items"))
+        run = pull(source)
+
+    assert run.status == "failed"
+    assert run.error.startswith("Page 1: Invalid JSON at line 1, column 1")
+    assert run.received == 0
+
+
+def test_a_source_redirecting_elsewhere_is_not_followed(db):
+    with Peer(answer(200, b"[]")) as elsewhere:
+        redirect = answer(302, b"", f"Location: {elsewhere.url('/items')}\r\n")
+        with Peer(redirect) as peer:
+            source, _ = source_into_mailbox(peer.url("/items"))
+            run = pull(source)
+
+    assert run.status == "failed"
+    assert "redirects are not followed" in run.error
+    assert elsewhere.exchanges == []
