@@ -273,6 +273,33 @@ function uploader(root) {
   }
 }
 
+// --- Pages that follow work in flight (a run, a delivery) ------------------------------------
+// The region is fetched again every few seconds and swapped in place; the server leaves out
+// `data-poll-every` once the work is settled, and polling stops there.
+function follow(region) {
+  setTimeout(async () => {
+    let fresh = null;
+    try {
+      const response = await fetch(location.href, { headers: { "X-Requested-With": "fetch" } });
+      // Signed out meanwhile (a redirect to the login page) or an error: stop, keep what is shown.
+      if (!response.ok || response.redirected) return;
+      const holder = document.createElement("template");
+      holder.innerHTML = (await response.text()).trim();
+      fresh = holder.content.getElementById(region.id);
+    } catch {
+      fresh = region; // offline for a moment: try again
+    }
+    if (!fresh) return;
+    if (fresh !== region) { region.replaceWith(fresh); enhance(fresh); }
+    if (fresh.dataset.pollEvery) follow(fresh);
+  }, Number(region.dataset.pollEvery) || 2000);
+}
+
+function enhance(root) {
+  root.querySelectorAll("[data-copy]").forEach(copyButton);
+  root.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-schema-editor]").forEach(schemaEditor);
   document.querySelectorAll("[data-infer]").forEach(inferPanel);
@@ -281,7 +308,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-mode]").forEach(select => toggleGroups(select, select.closest("tr"), "data-for-mode"));
   document.querySelectorAll("[data-url-check]").forEach(urlCheck);
   document.querySelectorAll("[data-preview-form]").forEach(previewForm);
-  document.querySelectorAll("[data-copy]").forEach(copyButton);
   document.querySelectorAll("[data-uploader]").forEach(uploader);
-  document.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
+  document.querySelectorAll("[data-poll-every]").forEach(follow);
+  enhance(document);
 });
