@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
@@ -48,6 +49,31 @@ def example_record(specs: list[FieldSpec]) -> dict:
     return record
 
 
+# A placeholder such as `$TOKEN` that the person pasting the command sets in their shell.
+SHELL_VARIABLE = re.compile(r"\$[A-Z_][A-Z0-9_]*")
+
+
+def shell_word(text: str) -> str:
+    """One shell word: single-quoted, or double-quoted when it holds `$NAME` placeholders, since
+    the shell expands variables only outside single quotes (`'Bearer $TOKEN'` sends the
+    text `$TOKEN` and gets a 401)."""
+    if not SHELL_VARIABLE.search(text):
+        return shlex.quote(text)
+    pieces, end = [], 0
+    for variable in SHELL_VARIABLE.finditer(text):
+        pieces += [double_quoted(text[end : variable.start()]), variable.group()]
+        end = variable.end()
+    return '"' + "".join(pieces) + double_quoted(text[end:]) + '"'
+
+
+def double_quoted(text: str) -> str:
+    return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
+def bearer(token: str) -> str:
+    return shell_word(f"Authorization: Bearer {token}")
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
@@ -55,7 +81,7 @@ def pretty(value: Any) -> str:
 def curl_post_json(url: str, record: dict, token: str) -> str:
     return (
         f"curl -X POST {shlex.quote(url)} \\\n"
-        f"  -H {shlex.quote('Authorization: Bearer ' + token)} \\\n"
+        f"  -H {bearer(token)} \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         f"  -d {shlex.quote(json.dumps(record, ensure_ascii=False))}"
     )
@@ -67,7 +93,7 @@ def curl_post_csv(url: str, specs: list[FieldSpec], token: str) -> str:
     return (
         f"printf '%s\\n' {shlex.quote(header)} {shlex.quote(row)} | \\\n"
         f"  curl -X POST {shlex.quote(url)} \\\n"
-        f"  -H {shlex.quote('Authorization: Bearer ' + token)} \\\n"
+        f"  -H {bearer(token)} \\\n"
         "  -H 'Content-Type: text/csv' --data-binary @-"
     )
 
@@ -80,15 +106,16 @@ def csv_cell(value: Any) -> str:
 
 
 def curl_poll(url: str, token: str) -> str:
-    return f"curl {shlex.quote(url + '?limit=100&wait=10')} \\\n  -H {shlex.quote('Authorization: Bearer ' + token)}"
+    return f"curl {shlex.quote(url + '?limit=100&wait=10')} \\\n  -H {bearer(token)}"
 
 
 def curl_ack(url: str, token: str) -> str:
+    """`$CURSOR`: the `next` cursor of the last poll, set by the person running it."""
     return (
         f"curl -X POST {shlex.quote(url + 'ack/')} \\\n"
-        f"  -H {shlex.quote('Authorization: Bearer ' + token)} \\\n"
+        f"  -H {bearer(token)} \\\n"
         "  -H 'Content-Type: application/json' \\\n"
-        '  -d \'{"cursor": "<the next cursor of the last poll>"}\''
+        f"  -d {shell_word(json.dumps({'cursor': '$CURSOR'}))}"
     )
 
 

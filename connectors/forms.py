@@ -61,7 +61,9 @@ class ConnectorForm(VerificationFields):
     """Create or edit one connector of one kind; `save()` returns it (and `issued_token` on create)."""
 
     name = forms.CharField(max_length=200)
-    description = optional(forms.CharField(widget=forms.Textarea(attrs={"rows": 2})))
+    description = optional(
+        forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "class": "prose"}))
+    )
     enabled = optional(forms.BooleanField(initial=True))
     schema_json = forms.CharField(
         label="Schema",
@@ -128,7 +130,7 @@ class ConnectorForm(VerificationFields):
     variables_json = optional(
         forms.CharField(
             label="Variables",
-            widget=forms.Textarea(attrs={"rows": 2}),
+            widget=forms.Textarea(attrs={"rows": 2, "class": "prose"}),
             initial="{}",
             help_text='Constants for placeholders, as JSON: {"region": "eu"}',
         )

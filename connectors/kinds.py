@@ -30,7 +30,9 @@ PAGINATION_DEFAULTS = {
 
 class ConnectorKind:
     name: ClassVar[str]
+    # The kind's name, written the same on every page ("HTTP source", never "Http Source").
     label: ClassVar[str]
+    plural: ClassVar[str]
     direction: ClassVar[str]  # "source" or "destination"
     has_token: ClassVar[bool] = False
     calls: ClassVar[str]  # who calls whom, for people
@@ -46,6 +48,7 @@ class ConnectorKind:
 class IngestEndpointKind(ConnectorKind):
     name = "ingest_endpoint"
     label = "Ingest endpoint"
+    plural = "Ingest endpoints"
     direction = "source"
     has_token = True
     calls = "Your system calls us"
@@ -68,6 +71,7 @@ class IngestEndpointKind(ConnectorKind):
 class MailboxKind(ConnectorKind):
     name = "mailbox"
     label = "Mailbox"
+    plural = "Mailboxes"
     direction = "destination"
     has_token = True
     calls = "Your system calls us"
@@ -153,6 +157,7 @@ class HttpKind(ConnectorKind):
 class HttpDestinationKind(HttpKind):
     name = "http_destination"
     label = "HTTP destination"
+    plural = "HTTP destinations"
     direction = "destination"
     calls = "We call your system"
     summary = "We call your API with each record (or batch), retrying until it is delivered."
@@ -197,6 +202,7 @@ class HttpDestinationKind(HttpKind):
 class HttpSourceKind(HttpKind):
     name = "http_source"
     label = "HTTP source"
+    plural = "HTTP sources"
     direction = "source"
     calls = "We call your system"
     summary = "We call your API on a schedule, follow its pages and read the records it returns."

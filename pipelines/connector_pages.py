@@ -85,8 +85,15 @@ def detail_context(request, connector: Connector, **extra) -> dict:
         # before that.
         default = next((c for c in consumers if c.consumer == DEFAULT_CONSUMER), None)
         context["backlog"] = default.backlog if default else backlog(connector)
+        # Acknowledged by every consumer: done with, kept only until the purge.
+        taken_up_to = min((c.position or 0 for c in consumers), default=0)
         context["latest"] = [
-            {"seq": r.seq, "created_at": r.created_at, "data": examples.pretty(json.loads(r.data))}
+            {
+                "seq": r.seq,
+                "created_at": r.created_at,
+                "data": examples.pretty(json.loads(r.data)),
+                "acknowledged": r.seq <= taken_up_to,
+            }
             for r in MailboxRecord.objects.filter(mailbox=connector).order_by("-seq")[:10]
         ]
     if connector.kind == Connector.Kind.HTTP_DESTINATION:

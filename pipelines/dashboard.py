@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from connectors.kinds import REGISTRY
 from connectors.models import Connector
 from connectors.views import staff_required
 from mailbox.models import backlog
@@ -34,7 +35,8 @@ def dashboard(request):
         "pipelines/dashboard.html",
         {
             "kinds": [
-                {"kind": kind, "count": by_kind.get(kind.value, 0)} for kind in Connector.Kind
+                {"name": name, "count": by_kind.get(name, 0), "kind": kind}
+                for name, kind in REGISTRY.items()
             ],
             "connector_count": sum(by_kind.values()),
             "pipelines": [health(p) for p in pipelines],

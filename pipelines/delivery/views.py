@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from connectors import examples
 from connectors.models import Connector
 from connectors.query_params import id_filter, query_without_page
-from connectors.views import staff_required
+from connectors.views import is_fetch, staff_required
 from pipelines.delivery.models import Delivery
 from pipelines.delivery.replay import replay, replay_all
 from pipelines.mapping.models import Pipeline
@@ -59,16 +59,15 @@ def delivery_detail(request, pk: int):
     delivery = get_object_or_404(
         Delivery.objects.select_related("pipeline", "destination", "run"), pk=pk
     )
-    return render(
-        request,
-        "pipelines/delivery.html",
-        {
-            "delivery": delivery,
-            "attempts": delivery.attempt_log.all(),
-            "records_json": examples.pretty(delivery.records),
-            "final": delivery.status in Delivery.FINAL,
-        },
-    )
+    context = {
+        "delivery": delivery,
+        "attempts": delivery.attempt_log.all(),
+        "records_json": examples.pretty(delivery.records),
+        "final": delivery.status in Delivery.FINAL,
+    }
+    # The page's poller asks for the part that changes while the delivery is under way.
+    template = "pipelines/_delivery_live.html" if is_fetch(request) else "pipelines/delivery.html"
+    return render(request, template, context)
 
 
 @staff_required

@@ -134,6 +134,20 @@ class Pipeline(models.Model):
             "suggested": suggested,
         }
 
+    def unmapped_required(self) -> list[str]:
+        """Required destination fields that nothing fills: no mapping, no default, no source
+        field of the same name. Every record would be rejected for them. A source without
+        fields accepts any record, so it may well carry them: nothing to say then."""
+        source_fields = {f.name for f in self.source.schema.fields.all()}
+        if not source_fields:
+            return []
+        mapped = set(self.mappings.values_list("target", flat=True))
+        return [
+            f.name
+            for f in self.destination.schema.fields.filter(required=True, default__isnull=True)
+            if f.name not in mapped and f.name not in source_fields
+        ]
+
     def replace_mappings(self, mappings: list[dict]) -> None:
         """Set the whole mapping table at once, as the API and the editor send it."""
         self.mappings.all().delete()

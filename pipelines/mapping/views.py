@@ -21,7 +21,16 @@ def pipeline_new(request):
     form = PipelineForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         pipeline = form.save()
-        messages.success(request, "Pipeline created. Review the mapping, preview it, and save.")
+        unmapped = pipeline.unmapped_required()
+        if unmapped and pipeline.enabled:
+            # Enabled now, it would reject every record until the mapping is saved.
+            pipeline.enabled = False
+            pipeline.save(update_fields=["enabled", "updated_at"])
+            messages.warning(
+                request, "Pipeline created, paused until its required fields are mapped."
+            )
+        else:
+            messages.success(request, "Pipeline created. Review the mapping, preview it, and save.")
         return redirect("ui:pipeline", pk=pipeline.pk)
     return render(request, "pipelines/new.html", {"form": form})
 
@@ -52,6 +61,7 @@ def pipeline_edit(request, pk: int):
             "modes": MODES,
             "sample": sample,
             "preview": preview,
+            "unmapped": pipeline.unmapped_required(),
         },
     )
 

@@ -39,7 +39,7 @@ function schemaEditor(root) {
   const rowErrors = JSON.parse(root.dataset.rowErrors || "{}");
   hideRaw(textarea);
   const body = el("tbody");
-  const table = el("table", {},
+  const table = el("table", { class: "stack-on-phone" },
     el("thead", {}, el("tr", {},
       el("th", {}, "Field name"), el("th", {}, "Type"), el("th", {}, "Required"),
       el("th", {}, "Description"), el("th", {}, el("span", { class: "skip" }, "Actions")))),
@@ -76,7 +76,8 @@ function schemaEditor(root) {
         el("button", { type: "button", class: "btn small danger", "aria-label": `Remove field ${n}`, onclick: () => { rows.splice(i, 1); render(); } }, "✕"));
       const errors = rowErrors[i] ? el("ul", { class: "errorlist" }, ...rowErrors[i].map(m => el("li", {}, m))) : "";
       if (errors) name.setAttribute("aria-invalid", "true");
-      body.append(el("tr", {}, el("td", {}, name, nest, errors), el("td", {}, type), el("td", {}, required), el("td", {}, description), el("td", {}, tools)));
+      body.append(el("tr", {}, el("td", { "data-label": "Field name" }, name, nest, errors), el("td", { "data-label": "Type" }, type),
+        el("td", { "data-label": "Required" }, required), el("td", { "data-label": "Description" }, description), el("td", {}, tools)));
     });
     empty.hidden = rows.length > 0;
     save();
@@ -119,7 +120,7 @@ function headersEditor(root) {
   const rowErrors = JSON.parse(root.dataset.rowErrors || "{}");
   hideRaw(textarea);
   const body = el("tbody");
-  root.append(el("div", { class: "table-wrap" }, el("table", {},
+  root.append(el("div", { class: "table-wrap" }, el("table", { class: "stack-on-phone" },
     el("thead", {}, el("tr", {}, el("th", {}, "Header"), el("th", {}, "Value"), el("th", {}, "Secret"), el("th", {}, el("span", { class: "skip" }, "Actions")))),
     body)),
     el("div", { class: "actions" }, el("button", { type: "button", class: "btn small", onclick: () => { rows.push({ name: "", value: "", secret: false }); render(rows.length - 1); } }, "+ Add header")));
@@ -140,7 +141,8 @@ function headersEditor(root) {
       const secret = el("input", { type: "checkbox", checked: !!row.secret, disabled: row.stored, "aria-label": `Header ${n} is secret`, onchange: e => { row.secret = e.target.checked; render(); } });
       const remove = el("button", { type: "button", class: "btn small danger", "aria-label": `Remove header ${n}`, onclick: () => { rows.splice(i, 1); render(); } }, "✕");
       const errors = rowErrors[i] ? el("ul", { class: "errorlist" }, ...rowErrors[i].map(m => el("li", {}, m))) : "";
-      body.append(el("tr", {}, el("td", {}, name, errors), el("td", {}, value), el("td", {}, secret), el("td", {}, remove)));
+      body.append(el("tr", {}, el("td", { "data-label": "Header" }, name, errors), el("td", { "data-label": "Value" }, value),
+        el("td", { "data-label": "Secret" }, secret), el("td", {}, remove)));
     });
     save();
     if (focusRow != null && body.rows[focusRow]) body.rows[focusRow].querySelector("input")?.focus();
@@ -273,6 +275,33 @@ function uploader(root) {
   }
 }
 
+// --- Pages that follow work in flight (a run, a delivery) ------------------------------------
+// The region is fetched again every few seconds and swapped in place; the server leaves out
+// `data-poll-every` once the work is settled, and polling stops there.
+function follow(region) {
+  setTimeout(async () => {
+    let fresh = null;
+    try {
+      const response = await fetch(location.href, { headers: { "X-Requested-With": "fetch" } });
+      // Signed out meanwhile (a redirect to the login page) or an error: stop, keep what is shown.
+      if (!response.ok || response.redirected) return;
+      const holder = document.createElement("template");
+      holder.innerHTML = (await response.text()).trim();
+      fresh = holder.content.getElementById(region.id);
+    } catch {
+      fresh = region; // offline for a moment: try again
+    }
+    if (!fresh) return;
+    if (fresh !== region) { region.replaceWith(fresh); enhance(fresh); }
+    if (fresh.dataset.pollEvery) follow(fresh);
+  }, Number(region.dataset.pollEvery) || 2000);
+}
+
+function enhance(root) {
+  root.querySelectorAll("[data-copy]").forEach(copyButton);
+  root.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-schema-editor]").forEach(schemaEditor);
   document.querySelectorAll("[data-infer]").forEach(inferPanel);
@@ -281,7 +310,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-mode]").forEach(select => toggleGroups(select, select.closest("tr"), "data-for-mode"));
   document.querySelectorAll("[data-url-check]").forEach(urlCheck);
   document.querySelectorAll("[data-preview-form]").forEach(previewForm);
-  document.querySelectorAll("[data-copy]").forEach(copyButton);
   document.querySelectorAll("[data-uploader]").forEach(uploader);
-  document.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
+  document.querySelectorAll("[data-poll-every]").forEach(follow);
+  enhance(document);
 });

@@ -82,6 +82,8 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, scre
     page.get_by_label(re.compile("^Source")).select_option(label="Orders")
     page.get_by_label(re.compile("^Destination")).select_option(label="Customer.io transactional")
     page.get_by_role("button", name="Create and map fields").click()
+    # Required fields without a same-named source field: created paused until they are mapped.
+    page.get_by_text("Pipeline created, paused until its required fields are mapped.").wait_for()
     page.get_by_label("How id gets its value", exact=True).select_option("source")
     page.get_by_label("Source field for id", exact=True).select_option("order_id")
     page.get_by_label("How campaign_id gets its value", exact=True).select_option("value")
@@ -99,6 +101,7 @@ def test_it_delivers_a_record_configured_entirely_in_the_browser(signed_in, scre
     assert "/v1/campaigns/1234/actions/5678/send" in request.inner_text()
     assert "Authorization: ********" in request.inner_text()
     screenshot("pipeline-editor")
+    page.get_by_label("Enabled: records go through this pipeline").check()
     page.get_by_role("button", name="Save mapping").click()
     page.get_by_text("Mapping saved.").wait_for()
 
