@@ -55,6 +55,8 @@ format: $(VENV)/.dev
 ## bench: every benchmark in bench/, results rewritten into docs/benchmarks.md
 ## (the load test also runs on PostgreSQL when DATABASE_URL names one)
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 	$(PY) bench/run_all.py
 
 ## serve: production serving, DEBUG off: gunicorn (WEB_CONCURRENCY processes, default

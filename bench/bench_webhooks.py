@@ -1,0 +1,234 @@
+"""One event per request: our ingest endpoint against a bare WSGI app, under the same gunicorn.
+
+Both run with osmosproject/gunicorn.conf.py (2 processes x 4 threads) on SQLite in WAL mode;
+`wrk` (Debian's package) keeps 4 keep-alive connections busy for each round, rounds of the
+two alternate, and each keeps its best round. Our endpoint feeds a mailbox (every accepted
+record durably stored); the bare app (bench/bare_ingest.py) parses, type-checks and inserts.
+A second endpoint verifies GitHub's signature, to show what a signature scheme costs.
+
+``run()`` returns a markdown section; ``python bench/bench_webhooks.py`` prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_ingest import FIELDS, record  # noqa: E402
+from bench.stack import Stack  # noqa: E402
+from tests.crash.processes import BIN, Process, free_port  # noqa: E402
+
+ROUNDS = 3
+SECONDS = 5
+CONNECTIONS = 4
+SECRET = "bench-github-secret"
+TARGETS = {1: 0.30, 100: 0.40, 1000: 0.50}
+TARGET_P99_MS_AT_1 = 10.0
+SIGNATURE_COST_TARGET = 0.10
+
+
+class BareServer(Process):
+    def __init__(self, env: dict[str, str], log: Path, db: Path):
+        self.port = free_port()
+        env = {
+            **env,
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "2",
+            "WEB_THREADS": "4",
+            "BARE_DB": str(db),
+        }
+        args = [
+            str(BIN / "gunicorn"),
+            "-c",
+            "osmosproject/gunicorn.conf.py",
+            "bench.bare_ingest:application",
+        ]
+        super().__init__(args, env, log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BareServer:
+        super().start()
+        for _ in range(300):
+            try:
+                requests.post(self.url + "/", data=b"[]", timeout=5)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the bare app did not start:\n{self.log()[-2000:]}")
+
+
+def wrk(url: str, body: bytes, headers: dict[str, str], workdir: Path) -> dict:
+    """One round of wrk: requests/s, latency percentiles (ms) and the non-2xx count."""
+    script = workdir / "post.lua"
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
+    lines += [
+        f"wrk.headers[{lua_string(k.encode())}] = {lua_string(v.encode())}"
+        for k, v in headers.items()
+    ]
+    script.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 60,
+        check=True,
+    ).stdout
+    latency = {
+        p: to_ms(v, u) for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)", out, re.M)
+    }
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50": latency.get("50"),
+        "p99": latency.get("99"),
+        "bad": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def lua_string(data: bytes) -> str:
+    return '"' + "".join(f"\\{b:03d}" for b in data) + '"'
+
+
+def to_ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def body_of(batch: int) -> bytes:
+    records = [record(n) for n in range(1, batch + 1)]
+    return orjson.dumps(records[0] if batch == 1 else records)
+
+
+def run() -> str:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: apt-get install wrk (make bench does it)")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    stack = Stack().setup()
+    try:
+        web = stack.web(workers=2, threads=4)
+        box = stack.api(
+            web,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Box", "kind": "mailbox", "schema": {"fields": FIELDS}},
+        )
+        plain = stack.api(
+            web,
+            "POST",
+            "/api/v1/connectors/",
+            {"name": "Events", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+        )
+        signed = stack.api(
+            web,
+            "POST",
+            "/api/v1/connectors/",
+            {
+                "name": "Signed events",
+                "kind": "ingest_endpoint",
+                "schema": {"fields": FIELDS},
+                "verification": {"scheme": "github", "secret": SECRET},
+            },
+        )
+        for source in (plain, signed):
+            stack.api(
+                web,
+                "POST",
+                "/api/v1/pipelines/",
+                {
+                    "name": f"{source['slug']} to box",
+                    "source": source["id"],
+                    "destination": box["id"],
+                },
+            )
+        bare = BareServer(stack.env, workdir / "bare.log", workdir / "bare.sqlite3")
+        stack.processes.append(bare)
+        bare.start()
+        rows, figures = [], {}
+        for batch in (1, 100, 1000):
+            body = body_of(batch)
+            ours_headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {plain['token']}",
+            }
+            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            signed_headers = {
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": f"sha256={signature}",
+            }
+            best = {"ours": None, "signed": None, "bare": None}
+            for _ in range(ROUNDS):
+                for name, url, headers in (
+                    ("bare", bare.url + "/", {"Content-Type": "application/json"}),
+                    ("ours", f"{web.url}/api/v1/ingest/{plain['slug']}/", ours_headers),
+                    ("signed", f"{web.url}/api/v1/ingest/{signed['slug']}/", signed_headers),
+                ):
+                    if name == "signed" and batch != 1:
+                        continue
+                    result = wrk(url, body, headers, workdir)
+                    if result["bad"] or result["socket_errors"]:
+                        raise RuntimeError(f"{name} batch {batch}: {result}")
+                    if best[name] is None or result["rps"] > best[name]["rps"]:
+                        best[name] = result
+            figures[batch] = best
+            ratio = best["ours"]["rps"] / best["bare"]["rps"]
+            rows.append(
+                f"| {batch:,} | {best['ours']['rps'] * batch:,.0f} | {best['bare']['rps'] * batch:,.0f} "
+                f"| {ratio:.0%} | {TARGETS[batch]:.0%} | {'met' if ratio >= TARGETS[batch] else '**not met**'} "
+                f"| {best['ours']['p50']:.1f} | {best['ours']['p99']:.1f} | {best['bare']['p99']:.1f} |"
+            )
+        one = figures[1]
+        signature_cost = 1 - one["signed"]["rps"] / one["ours"]["rps"]
+        stored = stack.query(
+            "from mailbox.models import MailboxRecord; print(MailboxRecord.objects.count())"
+        )
+        return "\n".join(
+            [
+                "### One event per request (webhook senders)",
+                "",
+                f"`POST /api/v1/ingest/{{slug}}/` into a mailbox, against a bare WSGI app (orjson, "
+                "hand-written type checks, one `executemany` into SQLite WAL per request, "
+                "`bench/bare_ingest.py`), both under gunicorn with `osmosproject/gunicorn.conf.py` "
+                f"(2 processes x 4 threads); load from `wrk` with {CONNECTIONS} keep-alive "
+                f"connections, {SECONDS} s rounds, {ROUNDS} alternating rounds each, best kept. "
+                "Records of 10 fields.",
+                "",
+                "| records per request | records/s | bare app records/s | ratio | target | | "
+                "p50 ms | p99 ms | bare p99 ms |",
+                "|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+                *rows,
+                "",
+                f"One record per request with GitHub's signature checked instead of the bearer token: "
+                f"{one['signed']['rps']:,.0f} requests/s, {signature_cost:.0%} below the token "
+                f"(target: within {SIGNATURE_COST_TARGET:.0%}: "
+                f"{'met' if signature_cost <= SIGNATURE_COST_TARGET else '**not met**'}); "
+                f"p99 {one['signed']['p99']:.1f} ms. p99 at one record per request: "
+                f"{one['ours']['p99']:.1f} ms (target under {TARGET_P99_MS_AT_1:.0f} ms: "
+                f"{'met' if one['ours']['p99'] < TARGET_P99_MS_AT_1 else '**not met**'}).",
+                f"Records stored in the mailbox: {stored}.",
+            ]
+        )
+    finally:
+        stack.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(run())
