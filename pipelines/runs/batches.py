@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from connectors.prepared import PreparedQuery
 from connectors.schema import CompiledSchema
 from connectors.templating import batch_budget
 from pipelines.mapping.compile import MappingConfigError
@@ -28,6 +29,9 @@ from pipelines.runs.models import RecordError, Run, RunStat
 from pipelines.runs.outputs import Output, output_for
 
 logger = logging.getLogger("pipelines.runs")
+
+# Every batch looks up its source's pipelines: compiled to SQL once (connectors/prepared.py).
+ENABLED_PIPELINES = PreparedQuery(lambda source_id: Pipeline.objects.enabled_for(source_id))
 
 
 @dataclass
@@ -190,7 +194,7 @@ def prepare_all(
     if not records:
         return []
     if pipelines is None:
-        pipelines = Pipeline.objects.enabled_for(source_id)
+        pipelines = ENABLED_PIPELINES(source_id)
     return [prepare(pipeline, records, indices) for pipeline in pipelines]
 
 
