@@ -77,9 +77,9 @@ def test_every_record_is_delivered_once_after_the_workers_are_killed(
     wait_until(lambda: receiver.requests >= 6, 30, "the first deliveries", first, web)
     first.kill()
     recorded_before_the_kill = {
-        str(pk)
-        for pk in Delivery.objects.filter(status=Delivery.Status.DELIVERED).values_list(
-            "pk", flat=True
+        str(key)
+        for key in Delivery.objects.filter(status=Delivery.Status.DELIVERED).values_list(
+            "idempotency_key", flat=True
         )
     }
     assert len(recorded_before_the_kill) < RECORDS, (
@@ -98,8 +98,8 @@ def test_every_record_is_delivered_once_after_the_workers_are_killed(
     wait_until(lambda: delivered() == RECORDS, 120, "every delivery delivered", second, web)
     print("recovered in", time.monotonic() - t0, file=sys.stderr)
 
-    ids = set(Delivery.objects.values_list("pk", flat=True))
-    assert set(receiver.applied) == {str(pk) for pk in ids}
+    keys = set(Delivery.objects.values_list("idempotency_key", flat=True))
+    assert set(receiver.applied) == {str(key) for key in keys}
     assert sorted(receiver.record_ids()) == list(range(RECORDS))
     # Only requests whose outcome the dead workers had not written down can come again, once.
     assert set(receiver.repeats) <= sent_before_the_kill - recorded_before_the_kill, (
