@@ -152,8 +152,10 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
         if role and rank(role) > rank(own_role(user)):
             raise ValidationError(
                 {
-                    "role": f"The role '{role}' is above {user.get_username()}'s role "
-                    f"({own_role(user) or 'none'}); a token carries at most its owner's role."
+                    "role": [
+                        f"The role '{role}' is above {user.get_username()}'s role "
+                        f"({own_role(user) or 'none'}); a token carries at most its owner's role."
+                    ]
                 }
             )
         audit.act_as(user)
