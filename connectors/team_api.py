@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 
-from connectors.audit import AuditEntry
+from connectors.audit_log import AuditEntry
 from connectors.roles import ADMIN, EDITOR, ROLES, own_role, set_role
 from connectors.team_forms import AuditFilterForm
 

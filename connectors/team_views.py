@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from connectors.audit import AuditEntry
+from connectors.audit_log import AuditEntry
 from connectors.query_params import query_without_page
 from connectors.roles import ADMIN, EDITOR, own_role, role_required, set_role
 from connectors.team_forms import AuditFilterForm, NewUserForm, RoleForm
