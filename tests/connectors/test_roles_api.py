@@ -145,3 +145,15 @@ def test_staff_in_no_role_group_act_as_editors(api):
 
 def test_signed_in_people_with_no_role_get_403(bob):
     assert client_for(bob).get("/api/v1/connectors/").status_code == 403
+
+
+def test_a_viewer_reads_a_published_schema_and_no_role_does_not(db, bob, django_user_model):
+    from django.contrib.auth.models import Group
+
+    # In the group, not staff (as the Django admin may leave them): the role is what counts.
+    gus = django_user_model.objects.create_user("gus", "gus@example.com", "gus-password")
+    gus.groups.add(Group.objects.get(name="viewer"))
+    outbox = make_connector("mailbox", "Outbox")
+    url = f"/api/v1/mailbox/{outbox.slug}/schema/"
+    assert client_for(gus).get(url).status_code == 200
+    assert client_for(bob).get(url).status_code == 403
