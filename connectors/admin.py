@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from connectors import secrets
-from connectors.models import ApiToken, Connector, Header, Schema, SchemaField
+from connectors.models import ApiToken, AuditEntry, Connector, Header, Schema, SchemaField
 from connectors.schema_guards import schema_change_problems
 
 
@@ -79,13 +79,20 @@ class ConnectorAdmin(admin.ModelAdmin):
     inlines = [HeaderInline]
     actions = ["disable", "enable"]
 
-    @admin.action(description="Disable selected connectors")
+    # One save per connector, not one UPDATE: each change goes to the audit log.
+    @admin.action(description="Disable selected connectors", permissions=["change"])
     def disable(self, request, queryset):
-        queryset.update(enabled=False)
+        for connector in queryset:
+            connector.enabled = False
+            connector.save(update_fields=["enabled", "updated_at"])
 
-    @admin.action(description="Enable selected connectors")
+    @admin.action(description="Enable selected connectors", permissions=["change"])
     def enable(self, request, queryset):
-        queryset.update(enabled=True, disabled_reason="", failing_since=None)
+        for connector in queryset:
+            connector.enabled, connector.disabled_reason, connector.failing_since = True, "", None
+            connector.save(
+                update_fields=["enabled", "disabled_reason", "failing_since", "updated_at"]
+            )
 
 
 @admin.register(Schema)
@@ -113,6 +120,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
         queryset.revoke()
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read only, for everyone (superusers too): the log is never edited."""
+
+    list_display = ["at", "actor", "action", "object_type", "object_id", "object_name"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor", "object_name", "object_id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

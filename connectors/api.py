@@ -16,8 +16,10 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from connectors import audit
 from connectors.endpoint_auth import EndpointOrStaffAuthentication, IsEndpointOrStaff
 from connectors.models import ApiToken, Connector
+from connectors.roles import own_role, rank
 from connectors.serializers import (
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
@@ -146,9 +148,20 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:
             raise AuthenticationFailed("The username or password is wrong.")
+        role = data["role"] or ""
+        if role and rank(role) > rank(own_role(user)):
+            raise ValidationError(
+                {
+                    "role": [
+                        f"The role '{role}' is above {user.get_username()}'s role "
+                        f"({own_role(user) or 'none'}); a token carries at most its owner's role."
+                    ]
+                }
+            )
+        audit.act_as(user)
         days = data["expires_in_days"]
         token, key = ApiToken.issue(
-            user, name=data["name"], expires_in=timedelta(days=days) if days else None
+            user, name=data["name"], expires_in=timedelta(days=days) if days else None, role=role
         )
         token.token = key
         return Response(IssuedApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)

@@ -26,7 +26,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class ApiTokenQuerySet(models.QuerySet):
     def revoke(self) -> int:
-        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        """Revoke each one by one: a revocation is audited like any other change."""
+        tokens = list(self.filter(revoked_at__isnull=True))
+        for token in tokens:
+            token.revoke()
+        return len(tokens)
 
 
 class ApiToken(models.Model):
@@ -41,6 +45,12 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Empty: the owner's role. Either way a request acts with at most the owner's current role.
+    role = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("viewer", "viewer"), ("editor", "editor"), ("admin", "admin")],
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -53,11 +63,11 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(
-        cls, user, *, name: str = "", expires_in: timedelta | None = None
+        cls, user, *, name: str = "", expires_in: timedelta | None = None, role: str = ""
     ) -> tuple[ApiToken, str]:
         """A new token and its key: the key is returned this once and never stored."""
         key = KEY_PREFIX + secrets.generate_token().removeprefix(secrets.TOKEN_PREFIX)
-        return cls.store(user, key, name=name, expires_in=expires_in), key
+        return cls.store(user, key, name=name, expires_in=expires_in, role=role), key
 
     @classmethod
     def store(

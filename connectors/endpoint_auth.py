@@ -100,9 +100,12 @@ class EndpointOrStaffAuthentication(BearerTokenAuthentication):
 
 
 class IsEndpointOrStaff(BasePermission):
-    """The connector's own token, or a staff member (API token or session)."""
+    """The connector's own token, or anyone with a role (API token or session): reading a
+    schema is a read, so viewers may."""
 
     def has_permission(self, request, view):
+        from connectors.roles import VIEWER, has_role, request_token
+
         if isinstance(request.auth, Connector):
             return True
-        return bool(request.user and request.user.is_staff)
+        return has_role(request.user, VIEWER, request_token(request))

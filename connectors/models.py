@@ -381,3 +381,4 @@ class Header(models.Model):
 
 # Management API tokens live in their own module; imported here so Django finds the model.
 from connectors.api_tokens import ApiToken  # noqa: E402, F401
+from connectors.audit_log import AuditEntry  # noqa: E402, F401

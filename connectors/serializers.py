@@ -378,10 +378,36 @@ class TokenSerializer(serializers.Serializer):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(
+        help_text="The token's own role; null: its owner's. A request acts with at most the "
+        "owner's current role."
+    )
+    effective_role = serializers.SerializerMethodField(
+        help_text="The role a request with this token acts with now."
+    )
+
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "role",
+            "effective_role",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        ]
         read_only_fields = fields
+
+    def get_role(self, token) -> str | None:
+        return token.role or None
+
+    def get_effective_role(self, token) -> str | None:
+        from connectors.roles import role_of
+
+        return role_of(token.user, token)
 
 
 class ApiTokenCreateSerializer(serializers.Serializer):
@@ -395,6 +421,13 @@ class ApiTokenCreateSerializer(serializers.Serializer):
         min_value=1,
         max_value=3650,
         help_text="Empty: the token does not expire.",
+    )
+    role = serializers.ChoiceField(
+        choices=["viewer", "editor", "admin"],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="At most the user's own role; absent: the user's role, whatever it becomes.",
     )
 
 

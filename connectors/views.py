@@ -8,10 +8,7 @@ and deliveries, is rendered by the flow engine's `connector_pages.py` (docs/arch
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
@@ -24,6 +21,7 @@ from connectors.formats import BodyError, parse_records, sniff_media_type
 from connectors.forms import ConnectorForm, parse_schema
 from connectors.kinds import REGISTRY
 from connectors.models import Connector
+from connectors.roles import role_required
 from connectors.schema import infer_schema
 from connectors.serializers import ConnectorSerializer
 from connectors.templatetags.connector_secrets import signing_secret_key
@@ -41,18 +39,8 @@ def is_fetch(request) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def staff_required(view):
-    """Anonymous people go to the login page; signed-in people without staff rights get a 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# The pages' decorator (connectors.roles): GET needs a viewer, POST an editor.
+staff_required = role_required
 
 
 def token_key(connector: Connector) -> str:

@@ -7,6 +7,7 @@ from django.db import connection, models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from connectors import audit
 from connectors.models import Connector
 from mailbox import arrivals
 from mailbox.expressions import IsoTimestamp
@@ -137,6 +138,10 @@ class ConsumerCursor(models.Model):
         still kept.
         """
         deleted, _ = cls.objects.filter(mailbox=mailbox, consumer=consumer).delete()
+        if deleted:
+            audit.record(
+                "forget_consumer", "connector", mailbox.pk, mailbox.name, consumer=(consumer, None)
+            )
         return deleted > 0
 
 
@@ -220,6 +225,8 @@ def purge_acknowledged_records(mailbox: Connector, now=None) -> int:
     purged = 0
     while batch := list(expired.order_by("seq").values_list("pk", flat=True)[:PURGE_BATCH]):
         purged += MailboxRecord.objects.filter(pk__in=batch).delete()[0]
+    if purged:
+        audit.record("purge", "connector", mailbox.pk, mailbox.name, records=(purged, None))
     return purged
 
 

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every request is an audit scope: its configuration changes are recorded with its user.
+    "connectors.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -76,6 +78,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `role`, `can_edit`, `is_admin`: the pages hide what a role cannot use.
+                "connectors.roles.role_context",
             ],
         },
     },
@@ -113,6 +117,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# Audit log entries older than this are purged daily.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # --- Internationalisation, static files ---------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -181,7 +187,8 @@ REST_FRAMEWORK = {
         "connectors.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Reads need the viewer role, changes the editor role; a view may declare `required_role`.
+    "DEFAULT_PERMISSION_CLASSES": ["connectors.roles.RolePermission"],
     # DRF's JSON parser, refusing documents nested deeper than records may be (a 400, not a 500).
     "DEFAULT_PARSER_CLASSES": [
         "connectors.parsers.JSONParser",

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from connectors import team_views as team
 from connectors import views as connectors
 from pipelines import connector_pages, dashboard
 from pipelines.delivery import views as deliveries
@@ -85,6 +86,11 @@ urlpatterns = [
     path("deliveries/replay-dead/", deliveries.delivery_replay_dead, name="deliveries_replay_dead"),
     path("deliveries/<int:pk>/", deliveries.delivery_detail, name="delivery"),
     path("deliveries/<int:pk>/replay/", deliveries.delivery_replay, name="delivery_replay"),
+    # The team: users and roles (admins), the audit log (editors and admins)
+    path("users/", team.user_list, name="users"),
+    path("users/<int:pk>/role/", team.user_role, name="user_role"),
+    path("users/<int:pk>/active/", team.user_active, name="user_active"),
+    path("audit/", team.audit_list, name="audit"),
     # The demo workspace, and the echo receiver its HTTP destination calls (DEBUG only)
     path("demo/create/", dashboard.demo_create, name="demo_create"),
     path("demo/send/", dashboard.demo_send, name="demo_send"),

@@ -129,12 +129,17 @@ class DeliveryAdmin(admin.ModelAdmin):
         # Shown, not edited: the payload is what was accepted, and a replay must send it again as is.
         return format_html("<pre>{}</pre>", pretty(delivery.records))
 
-    @admin.action(description="Replay the selected deliveries (same idempotency key)")
+    @admin.action(
+        description="Replay the selected deliveries (same idempotency key)",
+        permissions=["change"],
+    )
     def replay(self, request, queryset):
         replayed = replay_all(queryset)
         self.message_user(request, f"{replayed} of {queryset.count()} deliveries sent again.")
 
-    @admin.action(description="Replay the dead ones among the selected deliveries")
+    @admin.action(
+        description="Replay the dead ones among the selected deliveries", permissions=["change"]
+    )
     def replay_dead(self, request, queryset):
         replayed = replay_all(queryset.filter(status=Delivery.Status.DEAD))
         self.message_user(request, f"{replayed} dead deliveries sent again.")

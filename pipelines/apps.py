@@ -13,11 +13,13 @@ class PipelinesConfig(AppConfig):
         import pipelines.pull.schedules  # noqa: F401  (connects the Connector signals)
         from connectors import schema_guards
         from pipelines.delivery.tasks import sweep_when_a_worker_starts
+        from pipelines.mapping.audit import register_pipelines
         from pipelines.mapping.schema_changes import schema_change_problems
         from pipelines.schedules import ensure_schedules_after_migrate
 
         # A schema edit that would break a pipeline is refused wherever it is made.
         schema_guards.register("pipelines", schema_change_problems)
+        register_pipelines()
         # After every migrate (django_q's tables exist by then): the sweeper and the purges.
         post_migrate.connect(
             ensure_schedules_after_migrate, sender=self, dispatch_uid="pipelines.schedules"

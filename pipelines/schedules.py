@@ -10,6 +10,7 @@ SCHEDULES = {
     "sweep-deliveries": ("pipelines.delivery.tasks.sweep_deliveries", Schedule.MINUTES, 1),
     "purge-mailboxes": ("mailbox.tasks.purge_acknowledged", Schedule.HOURLY, None),
     "purge-old-runs": ("pipelines.runs.tasks.purge_old_runs", Schedule.DAILY, None),
+    "purge-audit-log": ("connectors.audit.purge_old_entries", Schedule.DAILY, None),
 }
 
 

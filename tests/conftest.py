@@ -23,6 +23,33 @@ def bob(db) -> User:
     return User.objects.create_user("bob", "bob@example.com", "bob-password")
 
 
+def member(username: str, role: str) -> User:
+    """A user in one of the role groups (connectors/roles.py)."""
+    from connectors.roles import set_role
+
+    user = User.objects.create_user(username, f"{username}@example.com", f"{username}-password")
+    set_role(user, role)
+    return user
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    """Reads everything, changes nothing."""
+    return member("victor", "viewer")
+
+
+@pytest.fixture
+def editor(db) -> User:
+    """Configures, tests, replays and resends; no users."""
+    return member("edith", "editor")
+
+
+@pytest.fixture
+def admin_member(db) -> User:
+    """An admin by role (not a superuser): also manages users."""
+    return member("ada", "admin")
+
+
 @pytest.fixture
 def api(alice) -> APIClient:
     client = APIClient()

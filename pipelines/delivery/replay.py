@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from connectors import audit
 from pipelines.delivery.models import Delivery
 from pipelines.delivery.outcomes import count_outcome
 from pipelines.delivery.queue import DELIVERIES_PER_TASK, enqueue_deliveries
@@ -39,6 +40,13 @@ def replay(delivery: Delivery) -> bool:
             count_outcome(delivery, failed=-records)
         delivery_id = delivery.pk
         transaction.on_commit(lambda: enqueue_deliveries([delivery_id]))
+        audit.record(
+            "replay",
+            "delivery",
+            delivery.pk,
+            f"delivery #{delivery.pk}",
+            status=(delivery.status, Delivery.Status.PENDING),
+        )
     delivery.refresh_from_db()
     return True
 

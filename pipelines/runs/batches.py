@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from connectors import audit
 from connectors.prepared import PreparedQuery
 from connectors.schema import CompiledSchema
 from connectors.templating import batch_budget
@@ -236,5 +237,14 @@ def resend(record_errors: list[RecordError], fixed: dict[int, dict] | None = Non
         index += len(records)
     RecordError.objects.filter(pk__in=[e.pk for e in record_errors]).update(
         status=RecordError.Status.RESENT
+    )
+    first = record_errors[0].run
+    audit.record(
+        "resend",
+        "run",
+        first.pk,
+        f"run #{first.pk}",
+        records=(None, len(record_errors)),
+        run=(None, run.pk),
     )
     return finish_run(run.pk)

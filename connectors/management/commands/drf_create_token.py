@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from connectors import audit
 from connectors.api_tokens import ApiToken
 
 
@@ -41,11 +42,12 @@ class Command(BaseCommand):
         days = options["expires_in_days"]
         if days is not None and days < 1:
             raise CommandError("--expires-in-days must be at least 1.")
-        if options["reset"]:
-            ApiToken.objects.filter(user=user).revoke()
-        _, key = ApiToken.issue(
-            user,
-            name=options["name"],
-            expires_in=timedelta(days=days) if days else None,
-        )
+        with audit.scope("command: drf_create_token"):
+            if options["reset"]:
+                ApiToken.objects.filter(user=user).revoke()
+            _, key = ApiToken.issue(
+                user,
+                name=options["name"],
+                expires_in=timedelta(days=days) if days else None,
+            )
         self.stdout.write(f"Generated token {key} for user {username}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from connectors import audit
 from connectors.models import Connector, Header
 from connectors.secrets import is_undecryptable
 
@@ -28,6 +29,14 @@ class Command(BaseCommand):
             model._meta.verbose_name_plural: reencrypt_model(model, fields)
             for model, fields in ENCRYPTED_FIELDS.items()
         }
+        with audit.scope("command: rotate_encryption_key"):
+            audit.record(
+                "rotate_encryption_key",
+                "encryption_key",
+                "",
+                "FIELD_ENCRYPTION_KEY",
+                reencrypted_secrets=(None, sum(counts.values())),
+            )
         detail = ", ".join(f"{n} in {name}" for name, n in counts.items())
         self.stdout.write(
             f"Re-encrypted {sum(counts.values())} secrets with the newest key ({detail})."

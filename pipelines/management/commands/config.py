@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from connectors import audit
 from pipelines.config.apply import apply
 from pipelines.config.document import DocumentError, describe, dump, parse
 from pipelines.config.export import export_workspace
@@ -64,7 +65,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
         try:
-            plan = apply(parse(text), dry_run=dry_run, prune=prune)
+            with audit.scope("command: config apply"):
+                plan = apply(parse(text), dry_run=dry_run, prune=prune)
         except DocumentError as exc:
             lines = "\n".join(f"  {describe(p)}" for p in exc.problems)
             raise CommandError(f"{path}: nothing was changed.\n{lines}") from None
