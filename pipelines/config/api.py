@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from pipelines.config.apply import apply
 from pipelines.config.document import DocumentError, dump, error_paths, parse
 from pipelines.config.export import export_workspace
+from pipelines.config.presets import all_presets, created, get_preset, start_from
 
 
 class ConfigExportView(APIView):
@@ -62,12 +63,52 @@ class ConfigApplyView(APIView):
                 prune=body.validated_data["prune"],
             )
         except DocumentError as exc:
-            problems = [
-                {"where": where, "line": line, "message": message}
-                for where, line, message in exc.problems
-            ]
+            return problems_response(exc)
+        return Response(plan.as_dict())
+
+
+class PresetView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, name: str | None = None):
+        """The presets (`name`, `title`, `kind`, `description`, `docs_url`, `inputs`), or one."""
+        if name is None:
+            return Response([preset.as_dict() for preset in all_presets().values()])
+        preset = get_preset(name)
+        if preset is None:
+            return Response({"detail": f"No preset is named '{name}'."}, status=404)
+        return Response({**preset.as_dict(), "document": preset.body})
+
+
+class PresetCreateView(APIView):
+    @extend_schema(
+        request=inline_serializer(
+            "PresetInputs", {"inputs": serializers.DictField(child=serializers.CharField())}
+        ),
+        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, name: str):
+        """Create the preset's connectors (and pipeline) from `inputs`; tokens are shown once."""
+        preset = get_preset(name)
+        if preset is None:
+            return Response({"detail": f"No preset is named '{name}'."}, status=404)
+        inputs = request.data.get("inputs", {}) if isinstance(request.data, dict) else None
+        if not isinstance(inputs, dict):
             return Response(
-                {"detail": "Nothing was changed.", "problems": problems},
+                {"detail": 'Send {"inputs": {"NAME": "value", ...}}.'},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return Response(plan.as_dict())
+        try:
+            plan, document = start_from(preset, inputs)
+        except DocumentError as exc:
+            return problems_response(exc)
+        return Response(created(plan, document), status=status.HTTP_201_CREATED)
+
+
+def problems_response(exc: DocumentError) -> Response:
+    problems = [
+        {"where": where, "line": line, "message": message} for where, line, message in exc.problems
+    ]
+    return Response(
+        {"detail": "Nothing was changed.", "problems": problems},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
