@@ -50,7 +50,10 @@ class Document:
         while where:
             if where in self.lines:
                 return self.lines[where]
-            where = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", where)
+            parent = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", where)
+            if parent == where:  # a top-level key with no line (a document built in code)
+                return None
+            where = parent
         return None
 
 
