@@ -5,7 +5,8 @@ from pipelines.config.api import (
     ConfigApplyView,
     ConfigExportView,
     PresetCreateView,
-    PresetView,
+    PresetDetailView,
+    PresetListView,
 )
 from pipelines.delivery.api import DeliveryViewSet
 from pipelines.ingest.views import IngestSchemaView, IngestView
@@ -33,8 +34,8 @@ urlpatterns = [
     path("config/export/", ConfigExportView.as_view(), name="config-export"),
     path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
     path("connectors/<int:pk>/openapi/", ConnectorOpenApiView.as_view(), name="connector-openapi"),
-    path("presets/", PresetView.as_view(), name="presets"),
-    path("presets/<slug:name>/", PresetView.as_view(), name="preset"),
+    path("presets/", PresetListView.as_view(), name="presets"),
+    path("presets/<slug:name>/", PresetDetailView.as_view(), name="preset"),
     path("presets/<slug:name>/create/", PresetCreateView.as_view(), name="preset-create"),
     *router.urls,
     *pull_router.urls,

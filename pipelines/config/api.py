@@ -20,7 +20,8 @@ class ConfigExportView(APIView):
         parameters=[
             OpenApiParameter("connector", str, many=True, description="Only these slugs."),
         ],
-        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        # A YAML document (a mapping: version, connectors, pipelines), see docs/config.md.
+        responses={(200, "application/yaml"): OpenApiTypes.OBJECT},
     )
     def get(self, request):
         """The workspace (or the connectors named) as a YAML configuration file."""
@@ -46,7 +47,9 @@ class ConfigApplyView(APIView):
                 "ConfigProblems",
                 {
                     "detail": serializers.CharField(),
-                    "problems": serializers.ListField(child=serializers.DictField()),
+                    "problems": serializers.ListField(
+                        child=serializers.DictField(), required=False
+                    ),
                 },
             ),
         },
@@ -67,12 +70,42 @@ class ConfigApplyView(APIView):
         return Response(plan.as_dict())
 
 
-class PresetView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request, name: str | None = None):
-        """The presets (`name`, `title`, `kind`, `description`, `docs_url`, `inputs`), or one."""
-        if name is None:
-            return Response([preset.as_dict() for preset in all_presets().values()])
+class PresetInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    secret = serializers.BooleanField(help_text="Entered in a password field; stored encrypted.")
+    required = serializers.BooleanField()
+    example = serializers.CharField()
+    default = serializers.CharField(allow_blank=True)
+    help = serializers.CharField(allow_blank=True)
+
+
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField(help_text="source, destination or ingest.")
+    description = serializers.CharField()
+    docs_url = serializers.URLField(help_text="The vendor's API reference the preset follows.")
+    inputs = PresetInputSerializer(many=True)
+    connectors = serializers.ListField(child=serializers.CharField(), help_text="Slugs made.")
+    pipelines = serializers.ListField(child=serializers.CharField(), help_text="Names made.")
+
+
+class PresetDocumentSerializer(PresetSerializer):
+    document = serializers.DictField(help_text="The configuration, inputs as {input: NAME}.")
+
+
+class PresetListView(APIView):
+    @extend_schema(operation_id="presets_list", responses={200: PresetSerializer(many=True)})
+    def get(self, request):
+        """The presets: `name`, `title`, `kind`, `description`, `docs_url`, `inputs`."""
+        return Response([preset.as_dict() for preset in all_presets().values()])
+
+
+class PresetDetailView(APIView):
+    @extend_schema(responses={200: PresetDocumentSerializer, 404: OpenApiTypes.OBJECT})
+    def get(self, request, name: str):
+        """One preset, with its `document` (inputs unfilled)."""
         preset = get_preset(name)
         if preset is None:
             return Response({"detail": f"No preset is named '{name}'."}, status=404)
