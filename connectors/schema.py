@@ -80,16 +80,17 @@ class FieldSpec:
 
 
 def get_path(record: Any, path: str | Sequence[str], default: Any = None) -> Any:
-    """Read a dotted path (``identifiers.email``); a digit part indexes a list (``items.0.sku``)."""
+    """Read a dotted path (``identifiers.email``); a digit part indexes a list (``items.0.sku``),
+    a negative one from its end (``data.-1.id``, the last item's id: Stripe's next cursor)."""
     current = record
     for part in path.split(".") if isinstance(path, str) else path:
         if isinstance(current, dict):
             current = current.get(part, _MISSING)
             if current is _MISSING:
                 return default
-        elif isinstance(current, list) and part.isascii() and part.isdigit():
+        elif isinstance(current, list) and part.isascii() and part.removeprefix("-").isdigit():
             index = int(part)
-            if index >= len(current):
+            if not -len(current) <= index < len(current):
                 return default
             current = current[index]
         else:

@@ -69,10 +69,9 @@ def connector_list(request):
     )
 
 
-@staff_required
-def connector_new(request):
-    rows = [(direction, [REGISTRY[name] for name in names]) for direction, names in PICKER]
-    return render(request, "connectors/new.html", {"rows": rows})
+def picker_rows() -> list:
+    """The kind picker's 2x2 (its page, which lists presets too, is pipelines/config/views.py)."""
+    return [(direction, [REGISTRY[name] for name in names]) for direction, names in PICKER]
 
 
 @staff_required

@@ -6,6 +6,7 @@ from django.urls import path
 from connectors import team_views as team
 from connectors import views as connectors
 from pipelines import connector_pages, dashboard
+from pipelines.config import views as config
 from pipelines.delivery import views as deliveries
 from pipelines.mapping import views as pipelines
 from pipelines.pull import views as pulls
@@ -20,7 +21,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Connectors
     path("connectors/", connectors.connector_list, name="connectors"),
-    path("connectors/new/", connectors.connector_new, name="connector_new"),
+    path("connectors/new/", config.connector_new, name="connector_new"),
+    path("connectors/presets/<slug:name>/", config.preset_start, name="preset_start"),
     path("connectors/new/<str:kind>/", connectors.connector_create, name="connector_create"),
     path("connectors/infer-schema/", connectors.infer_schema_view, name="infer_schema"),
     path("connectors/<int:pk>/", connector_pages.connector_detail, name="connector"),
@@ -66,6 +68,9 @@ urlpatterns = [
         connectors.connector_adopt_schema,
         name="connector_adopt_schema",
     ),
+    # Configuration files
+    path("config/download/", config.config_download, name="config_download"),
+    path("config/upload/", config.config_upload, name="config_upload"),
     # CSV uploads to an ingest endpoint
     path("connectors/<int:pk>/upload/", uploads.upload_new, name="upload_new"),
     path("connectors/<int:pk>/upload/preview/", uploads.upload_preview, name="upload_preview"),

@@ -1,7 +1,13 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from pipelines.config.api import ConfigApplyView, ConfigExportView
+from pipelines.config.api import (
+    ConfigApplyView,
+    ConfigExportView,
+    PresetCreateView,
+    PresetDetailView,
+    PresetListView,
+)
 from pipelines.delivery.api import DeliveryViewSet
 from pipelines.ingest.views import IngestSchemaView, IngestView
 from pipelines.mapping.api import PipelineViewSet
@@ -28,6 +34,9 @@ urlpatterns = [
     path("config/export/", ConfigExportView.as_view(), name="config-export"),
     path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
     path("connectors/<int:pk>/openapi/", ConnectorOpenApiView.as_view(), name="connector-openapi"),
+    path("presets/", PresetListView.as_view(), name="presets"),
+    path("presets/<slug:name>/", PresetDetailView.as_view(), name="preset"),
+    path("presets/<slug:name>/create/", PresetCreateView.as_view(), name="preset-create"),
     *router.urls,
     *pull_router.urls,
 ]

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from pipelines.config.apply import apply
 from pipelines.config.document import DocumentError, dump, error_paths, parse
 from pipelines.config.export import export_workspace
+from pipelines.config.presets import all_presets, created, get_preset, start_from
 
 
 class ConfigExportView(APIView):
@@ -19,7 +20,8 @@ class ConfigExportView(APIView):
         parameters=[
             OpenApiParameter("connector", str, many=True, description="Only these slugs."),
         ],
-        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        # A YAML document (a mapping: version, connectors, pipelines), see docs/config.md.
+        responses={(200, "application/yaml"): OpenApiTypes.OBJECT},
     )
     def get(self, request):
         """The workspace (or the connectors named) as a YAML configuration file."""
@@ -45,7 +47,9 @@ class ConfigApplyView(APIView):
                 "ConfigProblems",
                 {
                     "detail": serializers.CharField(),
-                    "problems": serializers.ListField(child=serializers.DictField()),
+                    "problems": serializers.ListField(
+                        child=serializers.DictField(), required=False
+                    ),
                 },
             ),
         },
@@ -62,12 +66,82 @@ class ConfigApplyView(APIView):
                 prune=body.validated_data["prune"],
             )
         except DocumentError as exc:
-            problems = [
-                {"where": where, "line": line, "message": message}
-                for where, line, message in exc.problems
-            ]
+            return problems_response(exc)
+        return Response(plan.as_dict())
+
+
+class PresetInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    secret = serializers.BooleanField(help_text="Entered in a password field; stored encrypted.")
+    required = serializers.BooleanField()
+    example = serializers.CharField()
+    default = serializers.CharField(allow_blank=True)
+    help = serializers.CharField(allow_blank=True)
+
+
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField(help_text="source, destination or ingest.")
+    description = serializers.CharField()
+    docs_url = serializers.URLField(help_text="The vendor's API reference the preset follows.")
+    inputs = PresetInputSerializer(many=True)
+    connectors = serializers.ListField(child=serializers.CharField(), help_text="Slugs made.")
+    pipelines = serializers.ListField(child=serializers.CharField(), help_text="Names made.")
+
+
+class PresetDocumentSerializer(PresetSerializer):
+    document = serializers.DictField(help_text="The configuration, inputs as {input: NAME}.")
+
+
+class PresetListView(APIView):
+    @extend_schema(operation_id="presets_list", responses={200: PresetSerializer(many=True)})
+    def get(self, request):
+        """The presets: `name`, `title`, `kind`, `description`, `docs_url`, `inputs`."""
+        return Response([preset.as_dict() for preset in all_presets().values()])
+
+
+class PresetDetailView(APIView):
+    @extend_schema(responses={200: PresetDocumentSerializer, 404: OpenApiTypes.OBJECT})
+    def get(self, request, name: str):
+        """One preset, with its `document` (inputs unfilled)."""
+        preset = get_preset(name)
+        if preset is None:
+            return Response({"detail": f"No preset is named '{name}'."}, status=404)
+        return Response({**preset.as_dict(), "document": preset.body})
+
+
+class PresetCreateView(APIView):
+    @extend_schema(
+        request=inline_serializer(
+            "PresetInputs", {"inputs": serializers.DictField(child=serializers.CharField())}
+        ),
+        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, name: str):
+        """Create the preset's connectors (and pipeline) from `inputs`; tokens are shown once."""
+        preset = get_preset(name)
+        if preset is None:
+            return Response({"detail": f"No preset is named '{name}'."}, status=404)
+        inputs = request.data.get("inputs", {}) if isinstance(request.data, dict) else None
+        if not isinstance(inputs, dict):
             return Response(
-                {"detail": "Nothing was changed.", "problems": problems},
+                {"detail": 'Send {"inputs": {"NAME": "value", ...}}.'},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        return Response(plan.as_dict())
+        try:
+            plan, document = start_from(preset, inputs)
+        except DocumentError as exc:
+            return problems_response(exc)
+        return Response(created(plan, document), status=status.HTTP_201_CREATED)
+
+
+def problems_response(exc: DocumentError) -> Response:
+    problems = [
+        {"where": where, "line": line, "message": message} for where, line, message in exc.problems
+    ]
+    return Response(
+        {"detail": "Nothing was changed.", "problems": problems},
+        status=status.HTTP_400_BAD_REQUEST,
+    )

@@ -11,11 +11,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 VERSION = 1
+# The JSON Schema of the format, for editors and for checking files before applying them.
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
 
@@ -47,7 +50,10 @@ class Document:
         while where:
             if where in self.lines:
                 return self.lines[where]
-            where = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", where)
+            parent = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", where)
+            if parent == where:  # a top-level key with no line (a document built in code)
+                return None
+            where = parent
         return None
 
 
@@ -82,6 +88,17 @@ def parse(text: str | bytes) -> Document:
     if not isinstance(data, dict):
         raise DocumentError(
             [("", 1, "Expected a mapping with `connectors:` and `pipelines:` lists.")]
+        )
+    if "preset" in data:
+        raise DocumentError(
+            [
+                (
+                    "preset",
+                    lines.get("preset"),
+                    "This is a preset: start from it on the new connector page or with "
+                    "POST /api/v1/presets/{name}/create/, which fill in its inputs.",
+                )
+            ]
         )
     problems = []
     unknown = set(data) - {"version", "connectors", "pipelines"}

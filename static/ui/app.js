@@ -302,7 +302,24 @@ function enhance(root) {
   root.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
 }
 
+// A search box that hides the items of a list not matching every word typed.
+function filterList(input) {
+  const list = document.querySelector(input.dataset.filter);
+  const empty = document.querySelector(`[data-filter-empty="${input.dataset.filter}"]`);
+  input.addEventListener("input", () => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    list.querySelectorAll("[data-filter-text]").forEach(item => {
+      const text = item.dataset.filterText.toLowerCase();
+      item.hidden = !words.every(word => text.includes(word));
+      if (!item.hidden) shown += 1;
+    });
+    if (empty) empty.hidden = shown > 0;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-filter]").forEach(filterList);
   document.querySelectorAll("[data-schema-editor]").forEach(schemaEditor);
   document.querySelectorAll("[data-infer]").forEach(inferPanel);
   document.querySelectorAll("[data-headers-editor]").forEach(headersEditor);

@@ -147,6 +147,10 @@ def test_it_reads_and_writes_dotted_paths():
     record: dict = {"items": [{"sku": "A1"}], "a": {"b": 1}}
     assert get_path(record, "items.0.sku") == "A1"
     assert get_path(record, "items.5.sku", "none") == "none"
+    # A negative index counts from the end: Stripe's next cursor is the last item's id.
+    assert get_path({"data": [{"id": "a"}, {"id": "b"}]}, "data.-1.id") == "b"
+    assert get_path({"data": []}, "data.-1.id") is None
+    assert get_path({"data": [{"id": "a"}]}, "data.-2.id") is None
     assert get_path(record, "a.b.c") is None
     set_path(record, "x.y.z", 2)
     assert record["x"] == {"y": {"z": 2}}
