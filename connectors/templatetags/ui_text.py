@@ -19,3 +19,9 @@ def ago(moment: datetime | None) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment)} ago"
+
+
+@register.filter
+def minute_after(moment: datetime) -> datetime:
+    """The end of the minute that starts at `moment` (links from a minute to its runs)."""
+    return moment + timedelta(minutes=1)

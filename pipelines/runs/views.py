@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from connectors import examples
@@ -33,6 +34,9 @@ def run_list(request):
         "pipeline": id_filter(request, "pipeline"),
         "status": request.GET.get("status", ""),
         "trigger": request.GET.get("trigger", ""),
+        "since": parse_datetime_param(request.GET.get("since")),
+        "until": parse_datetime_param(request.GET.get("until")),
+        "by": "minute" if request.GET.get("by") == "minute" else "run",
     }
     if filters["source"] is not None:
         runs = runs.filter(source_id=filters["source"])
@@ -42,7 +46,12 @@ def run_list(request):
         runs = runs.filter(status=filters["status"])
     if filters["trigger"] in Run.Trigger.values:
         runs = runs.filter(trigger=filters["trigger"])
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    if filters["since"]:
+        runs = runs.filter(started_at__gte=filters["since"])
+    if filters["until"]:
+        runs = runs.filter(started_at__lt=filters["until"])
+    rows = Run.by_minute(runs) if filters["by"] == "minute" else runs
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "pipelines/runs.html",
@@ -55,8 +64,27 @@ def run_list(request):
             "statuses": Run.Status.choices,
             "triggers": Run.Trigger.choices,
             "query": query_without_page(request),
+            "each_run_query": with_view(request, "run"),
+            "by_minute_query": with_view(request, "minute"),
         },
     )
+
+
+def with_view(request, by: str) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("by", None)
+    if by == "minute":
+        params["by"] = "minute"
+    return params.urlencode()
+
+
+def parse_datetime_param(text: str | None):
+    """An ISO date-time of the query string, or None (a hand-edited URL is no filter)."""
+    try:
+        return parse_datetime(text or "")
+    except ValueError:
+        return None
 
 
 @staff_required
