@@ -253,6 +253,23 @@ else:
         }
     }
 
+# --- Email (alert channels) -------------------------------------------------------
+# EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) or the EMAIL_HOST family;
+# neither set: emails are printed to the console.
+if env("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+elif env("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default=env("EMAIL_USER", default=""))
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default=env("EMAIL_PASSWORD", default=""))
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="alerts@localhost")
+EMAIL_TIMEOUT = 10
+
 # --- Background work (django-q2) ---------------------------------------------------
 Q_CLUSTER = {
     "name": "superconnector",

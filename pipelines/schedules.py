@@ -8,6 +8,7 @@ from django_q.models import Schedule
 # name: (function, schedule type, minutes for the Minutes type)
 SCHEDULES = {
     "sweep-deliveries": ("pipelines.delivery.tasks.sweep_deliveries", Schedule.MINUTES, 1),
+    "evaluate-alerts": ("pipelines.alerts.tasks.evaluate_rules", Schedule.MINUTES, 1),
     "purge-mailboxes": ("mailbox.tasks.purge_acknowledged", Schedule.HOURLY, None),
     "purge-old-runs": ("pipelines.runs.tasks.purge_old_runs", Schedule.DAILY, None),
     "purge-audit-log": ("connectors.audit.purge_old_entries", Schedule.DAILY, None),

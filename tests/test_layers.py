@@ -27,6 +27,8 @@ LAYERS = [
         "pipelines.uploads",
         "pipelines.config",
     },
+    # Watches the flows above: reads deliveries, runs, pulls and ingest failures.
+    {"pipelines.alerts"},
     # The app's own modules: its model registry, admin, URLs, cross-flow pages, the demo.
     {"pipelines"},
     {"osmosproject"},
