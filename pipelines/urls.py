@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from pipelines.alerts.api import AlertChannelViewSet, AlertRuleViewSet, IncidentViewSet
 from pipelines.config.api import (
     ConfigApplyView,
     ConfigExportView,
@@ -20,6 +21,9 @@ router.include_root_view = False
 router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("runs", RunViewSet, basename="run")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("alert-channels", AlertChannelViewSet, basename="alert-channel")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("incidents", IncidentViewSet, basename="incident")
 
 # Actions of `/pipelines/{id}/` and `/connectors/{id}/` that read a source: the pull flow's
 # business. A router of their own keeps the URL names of the CRUD routes (`pipeline-run`).

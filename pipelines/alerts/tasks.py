@@ -50,7 +50,9 @@ def open_incident(rule: AlertRule, subject: str, summary: str, now) -> Incident 
 
 def resolve(incident: Incident, now) -> bool:
     # Guarded: a second evaluation running at once resolves nothing and sends nothing.
-    if not Incident.objects.filter(pk=incident.pk, resolved_at__isnull=True).update(resolved_at=now):
+    if not Incident.objects.filter(pk=incident.pk, resolved_at__isnull=True).update(
+        resolved_at=now
+    ):
         return False
     incident.resolved_at = now
     notify.notify_all(notify.alert_for(incident, "resolved"))

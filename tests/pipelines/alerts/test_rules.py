@@ -35,9 +35,7 @@ def test_a_dead_delivery_opens_one_incident_and_recovers(mailbox_channel, pipeli
             )
         assert evaluate_rules() == {"opened": 1, "resolved": 0}
         assert evaluate_rules() == {"opened": 0, "resolved": 0}
-    assert subjects() == [
-        "[Alert] 2 deliveries to Shop API went dead in the last 30 minutes"
-    ]
+    assert subjects() == ["[Alert] 2 deliveries to Shop API went dead in the last 30 minutes"]
     assert mail.outbox[0].to == ["oncall@example.com"]
     incident = Incident.objects.get()
     assert incident.rule == rule and incident.subject == f"connector:{destination.pk}"
@@ -81,9 +79,7 @@ def test_rejections_above_the_share_alert(mailbox_channel, pipeline, source):
     Run.objects.create(source=source, trigger="ingest", status="partial", received=10, rejected=2)
     evaluate_rules()
     evaluate_rules()
-    assert subjects() == [
-        "[Alert] The last run of Orders rejected 2 of 10 records (more than 10%)"
-    ]
+    assert subjects() == ["[Alert] The last run of Orders rejected 2 of 10 records (more than 10%)"]
     Run.objects.create(source=source, trigger="ingest", status="succeeded", received=10)
     evaluate_rules()
     assert subjects()[1].startswith("[Resolved] The last run of Orders rejected 2")
