@@ -7,6 +7,7 @@ from connectors import team_views as team
 from connectors import views as connectors
 from pipelines import connector_pages, dashboard
 from pipelines.config import views as config
+from pipelines.alerts import views as alerts
 from pipelines.delivery import views as deliveries
 from pipelines.mapping import views as pipelines
 from pipelines.pull import views as pulls
@@ -96,6 +97,14 @@ urlpatterns = [
     path("users/<int:pk>/role/", team.user_role, name="user_role"),
     path("users/<int:pk>/active/", team.user_active, name="user_active"),
     path("audit/", team.audit_list, name="audit"),
+    # Alerts: incidents and rules (editors change rules), channels (admins)
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/rules/<int:pk>/delete/", alerts.alert_rule_delete, name="alert_rule_delete"),
+    path("alerts/channels/", alerts.alert_channels, name="alert_channels"),
+    path("alerts/channels/<int:pk>/test/", alerts.alert_channel_test, name="alert_channel_test"),
+    path(
+        "alerts/channels/<int:pk>/delete/", alerts.alert_channel_delete, name="alert_channel_delete"
+    ),
     # The demo workspace, and the echo receiver its HTTP destination calls (DEBUG only)
     path("demo/create/", dashboard.demo_create, name="demo_create"),
     path("demo/send/", dashboard.demo_send, name="demo_send"),

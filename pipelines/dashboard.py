@@ -17,6 +17,7 @@ from connectors.models import Connector
 from connectors.views import staff_required
 from mailbox.models import backlog
 from pipelines import demo
+from pipelines.alerts.models import Incident
 from pipelines.delivery.models import Delivery
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.models import Run
@@ -49,6 +50,7 @@ def dashboard(request):
             "pending": Delivery.objects.filter(
                 status__in=(Delivery.Status.PENDING, Delivery.Status.DELIVERING)
             ).count(),
+            "incidents": Incident.objects.open().select_related("rule", "rule__pipeline"),
             "demo": demo.panel(request) if demo.exists() else None,
         },
     )

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from osmosproject import ui_urls
+from pipelines.alerts.models import AlertChannel, AlertRule
 from pipelines.delivery.models import Delivery
 from pipelines.runs.models import Run
 from pipelines.uploads.models import Upload
@@ -29,7 +30,11 @@ def objects(orders, outbox, orders_to_outbox, alice):
         pipeline=pipeline, destination=destination, run=run, records=[{}]
     )
     upload = Upload.objects.create(source=orders, filename="a.csv")
+    channel = AlertChannel.objects.create(name="On call", kind="email", addresses=["a@b.example"])
+    rule = AlertRule.objects.create(kind=AlertRule.Kind.PULL_FAILED)
     return {
+        "alert_channel": channel.pk,
+        "alert_rule": rule.pk,
         "connector": orders.pk,
         "upload": upload.pk,
         "pipeline": pipeline.pk,
@@ -45,6 +50,7 @@ def url_of(pattern, objects: dict) -> str:
     prefix = next((key for key in objects if name.startswith(key)), None)
     route = re.sub(r"<int:pk>", lambda m: str(objects[prefix]), route)
     route = route.replace("<str:kind>", "ingest_endpoint").replace("<path:rest>", "x")
+    route = route.replace("<slug:name>", "discord-webhook")
     return "/" + route
 
 

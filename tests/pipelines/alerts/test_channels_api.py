@@ -110,7 +110,9 @@ def test_an_incident_reaches_the_webhook_once_and_a_failure_is_retried_later(
     evaluate_rules()
     assert len(httpserver.log) == 1
     alert = json.loads(httpserver.log[0][0].data)
-    assert alert["event"] == "opened" and alert["summary"] == "The last pull of Feed failed: timeout"
+    assert (
+        alert["event"] == "opened" and alert["summary"] == "The last pull of Feed failed: timeout"
+    )
     retry = Schedule.objects.get(func="pipelines.alerts.notify.send_webhook")
     assert retry.schedule_type == Schedule.ONCE
     assert "'event': 'opened'" in retry.args and retry.args.endswith(", 2)")
