@@ -6,8 +6,8 @@ from django.urls import path
 from connectors import team_views as team
 from connectors import views as connectors
 from pipelines import connector_pages, dashboard
-from pipelines.config import views as config
 from pipelines.alerts import views as alerts
+from pipelines.config import views as config
 from pipelines.delivery import views as deliveries
 from pipelines.mapping import views as pipelines
 from pipelines.pull import views as pulls

@@ -3,7 +3,7 @@ the problem clears. The evaluation is run directly; time is moved with time_mach
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.core import mail
@@ -14,7 +14,7 @@ from pipelines.delivery.models import Delivery
 from pipelines.ingest.models import VerificationFailure
 from pipelines.runs.models import Run
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def disable(connector, reason: str) -> None:
