@@ -473,7 +473,9 @@ class Response:
             text += f"… [truncated, more than {len(self.body)} bytes in all]"
         elif len(self.body) > limit:
             text += f"… [truncated, {len(self.body)} bytes in all]"
-        return text
+        # PostgreSQL's text and jsonb hold no NUL: a peer's garbage must not fail the write
+        # of the very record (an attempt, a run's detail) that reports it.
+        return text.replace("\x00", "\ufffd")
 
     def json(self) -> Any:
         """The body parsed as JSON; raises jsontext.JSONDecodeError (a ValueError) when it is not."""

@@ -158,3 +158,22 @@ def _may_hold_long_integer(data: bytes | bytearray | memoryview | str) -> bool:
     elif isinstance(data, memoryview):
         data = data.tobytes()
     return _LONG_RUN in data.translate(_NUMBER_CHARACTERS_AS_ZEROS)
+
+
+class TextSafeEncoder(json.JSONEncoder):
+    """For JSONFields that keep what outsiders sent (rejected records, their errors, a peer's
+    answer): PostgreSQL's jsonb cannot hold a NUL character, and refusing the write would lose
+    the whole batch it belongs to. Each NUL is kept as U+FFFD, on every database alike."""
+
+    def encode(self, o: Any) -> str:
+        return super().encode(without_nul(o))
+
+
+def without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value

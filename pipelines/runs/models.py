@@ -7,6 +7,7 @@ from django.db.models import F
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from connectors.jsontext import TextSafeEncoder
 from connectors.models import Connector
 from osmosproject.metrics import record_run
 from pipelines.mapping.models import Pipeline
@@ -61,7 +62,7 @@ class Run(Counters, models.Model):
     pages = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     # The failing request and response of a pull, for people to read.
-    detail = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True, encoder=TextSafeEncoder)
     idempotency_key = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -165,8 +166,8 @@ class RecordError(models.Model):
     # Null: rejected by the source schema; set: rejected by that pipeline's mapping.
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, null=True, blank=True)
     index = models.PositiveIntegerField()
-    record = models.JSONField(null=True)
-    errors = models.JSONField(default=list)
+    record = models.JSONField(null=True, encoder=TextSafeEncoder)
+    errors = models.JSONField(default=list, encoder=TextSafeEncoder)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -184,7 +185,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     body_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(default=202)
-    response = models.JSONField(default=dict)
+    response = models.JSONField(default=dict, encoder=TextSafeEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
