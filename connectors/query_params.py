@@ -34,8 +34,10 @@ def id_param(request, name: str) -> int | None:
     return parsed
 
 
-def query_without_page(request) -> str:
-    """The query string of a list page without its page number, for the pager's links."""
+def query_without_page(request, *also: str) -> str:
+    """The query string of a list page without its page number (and the parameters `also`
+    names), for the pager's and the view switch's links."""
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in ("page", *also):
+        params.pop(name, None)
     return params.urlencode()

@@ -35,6 +35,29 @@ class Counters:
             return cursor.rowcount
 
 
+class RunQuerySet(models.QuerySet):
+    def by_minute(self):
+        """Runs added up per source and minute: a burst of one-event requests, readable.
+
+        Each row links to its minute's runs, so no request's own detail is lost."""
+        failed = models.Q(status=Run.Status.FAILED) | models.Q(status=Run.Status.PARTIAL)
+        return (
+            self.order_by()
+            .annotate(minute=TruncMinute("started_at"))
+            .values("minute", "source_id", "source__name")
+            .annotate(
+                runs=models.Count("id"),
+                with_errors=models.Count("id", filter=failed),
+                received=models.Sum("received"),
+                accepted=models.Sum("accepted"),
+                rejected=models.Sum("rejected"),
+                delivered=models.Sum("delivered"),
+                failed=models.Sum("failed"),
+            )
+            .order_by("-minute", "source__name")
+        )
+
+
 class Run(Counters, models.Model):
     """One batch of source records: an ingest request, a scheduled or manual pull, an upload."""
 
@@ -67,6 +90,8 @@ class Run(Counters, models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
         indexes = [
@@ -86,28 +111,6 @@ class Run(Counters, models.Model):
         run.save(force_insert=True)
         record_run(run)
         return run
-
-    @staticmethod
-    def by_minute(runs):
-        """Runs added up per source and minute: a burst of one-event requests, readable.
-
-        Each row links to its minute's runs, so no request's own detail is lost."""
-        failed = models.Q(status=Run.Status.FAILED) | models.Q(status=Run.Status.PARTIAL)
-        return (
-            runs.order_by()
-            .annotate(minute=TruncMinute("started_at"))
-            .values("minute", "source_id", "source__name")
-            .annotate(
-                runs=models.Count("id"),
-                with_errors=models.Count("id", filter=failed),
-                received=models.Sum("received"),
-                accepted=models.Sum("accepted"),
-                rejected=models.Sum("rejected"),
-                delivered=models.Sum("delivered"),
-                failed=models.Sum("failed"),
-            )
-            .order_by("-minute", "source__name")
-        )
 
     def finish(self, *, error: str = "") -> None:
         self.settle(error=error)

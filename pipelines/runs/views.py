@@ -50,7 +50,7 @@ def run_list(request):
         runs = runs.filter(started_at__gte=filters["since"])
     if filters["until"]:
         runs = runs.filter(started_at__lt=filters["until"])
-    rows = Run.by_minute(runs) if filters["by"] == "minute" else runs
+    rows = runs.by_minute() if filters["by"] == "minute" else runs
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -64,19 +64,9 @@ def run_list(request):
             "statuses": Run.Status.choices,
             "triggers": Run.Trigger.choices,
             "query": query_without_page(request),
-            "each_run_query": with_view(request, "run"),
-            "by_minute_query": with_view(request, "minute"),
+            "each_run_query": query_without_page(request, "by"),
         },
     )
-
-
-def with_view(request, by: str) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("by", None)
-    if by == "minute":
-        params["by"] = "minute"
-    return params.urlencode()
 
 
 def parse_datetime_param(text: str | None):

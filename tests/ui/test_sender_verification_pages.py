@@ -3,7 +3,6 @@ the last refused requests."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -15,26 +14,10 @@ from django.test import Client
 from connectors.models import Connector
 from connectors.verification import clean_verification, sign_example
 from pipelines.runs.models import Run
-from tests.helpers import make_connector
+from tests.helpers import VERIFICATION_SETTINGS, make_connector
 
 GITHUB_SECRET = "It's a Secret to Everybody"
-SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-key-123").decode()
-SETTINGS = {
-    "standard_webhooks": {"scheme": "standard_webhooks", "secret": SW_SECRET},
-    "stripe": {"scheme": "stripe", "secret": "whsec_stripe_signing_secret"},
-    "github": {"scheme": "github", "secret": GITHUB_SECRET},
-    "shopify": {"scheme": "shopify", "secret": "shpss_client_secret"},
-    "slack": {"scheme": "slack", "secret": "8f742231b10e8888abcd99yyyzzz85a5"},
-    "hmac": {
-        "scheme": "hmac",
-        "secret": "example-shared-secret",
-        "header": "X-Signature",
-        "algorithm": "sha512",
-        "encoding": "base64",
-        "prefix": "sha512=",
-    },
-    "basic": {"scheme": "basic", "username": "acme", "password": "example password"},
-}
+SETTINGS = VERIFICATION_SETTINGS
 
 
 def endpoint(scheme: str, **overrides) -> Connector:

@@ -15,26 +15,10 @@ from connectors.verification import REGISTRY, clean_verification, sign_example
 from pipelines.ingest.models import VerificationFailure
 from pipelines.ingest.views import previous_secret_used_at
 from pipelines.runs.models import IdempotencyKey, Run
-from tests.helpers import make_connector
+from tests.helpers import VERIFICATION_SETTINGS, make_connector
 
 FIELDS = [{"name": "order_id", "type": "integer", "required": True}]
-SW_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-key-123").decode()
-CONFIGS = {
-    "standard_webhooks": {"scheme": "standard_webhooks", "secret": SW_SECRET},
-    "stripe": {"scheme": "stripe", "secret": "whsec_stripe_signing_secret"},
-    "github": {"scheme": "github", "secret": "It's a Secret to Everybody"},
-    "shopify": {"scheme": "shopify", "secret": "shpss_client_secret"},
-    "slack": {"scheme": "slack", "secret": "8f742231b10e8888abcd99yyyzzz85a5"},
-    "hmac": {
-        "scheme": "hmac",
-        "secret": "example-shared-secret",
-        "header": "X-Signature",
-        "algorithm": "sha512",
-        "encoding": "base64",
-        "prefix": "sha512=",
-    },
-    "basic": {"scheme": "basic", "username": "acme", "password": "example password"},
-}
+CONFIGS = VERIFICATION_SETTINGS
 WRONG = {
     "standard_webhooks": {"secret": "whsec_" + base64.b64encode(b"another-key-entirely").decode()},
     "basic": {"password": "not the password"},
