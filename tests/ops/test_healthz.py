@@ -37,11 +37,11 @@ def test_it_is_healthy_when_a_worker_finished_a_task_recently(db):
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"]
     assert body["checks"]["broker"]["ok"]
-    assert body["checks"]["workers"] == {
-        "ok": True,
-        "last_task_at": body["checks"]["workers"]["last_task_at"],
-        "age_seconds": 30,
-    }
+    workers = body["checks"]["workers"]
+    assert workers["ok"] is True
+    assert workers["last_task_at"] == Success.objects.get().stopped.isoformat()
+    # The age is counted when the request is served: on a loaded CI box that can be a second or two later.
+    assert 30 <= workers["age_seconds"] <= 35
     assert response["Cache-Control"] == "no-store"
 
 
