@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test test-postgres lint format bench serve migrate clean screenshots
+.PHONY: run test test-postgres lint format bench bench-postgres serve migrate clean screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,12 +52,21 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## bench: every benchmark in bench/, results rewritten into docs/benchmarks.md
-## (the load test also runs on PostgreSQL when DATABASE_URL names one)
+## bench: every benchmark in bench/, each one's section rewritten in docs/benchmarks.md
+## (each on SQLite, and on PostgreSQL + Redis too when DATABASE_URL names one: see
+## bench-postgres). BENCH="pull webhooks" runs only those; BENCH_ARGS=--long adds the
+## 10-minute sustained run.
 bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
 	  || { echo "make bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS) $(BENCH)
+
+## bench-postgres: `make bench` beside a throwaway PostgreSQL and Redis (as .ci/run starts them)
+bench-postgres: $(VENV)/.dev
+	@for package in postgresql redis-server; do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	  [ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq$$missing >/dev/null; } \
+	  || { echo "make bench-postgres: install$$missing first" >&2; exit 1; }
+	.ci/with-services $(MAKE) bench
 
 ## serve: production serving, DEBUG off: gunicorn (WEB_CONCURRENCY processes, default
 ## 2 x cores + 1, on BIND, default 127.0.0.1:$(PORT)) and the qcluster workers, until Ctrl-C.

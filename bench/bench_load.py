@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import Stack
+from bench.stack import Stack, databases
 from tests.crash.processes import Receiver
 
 DURATION_SECONDS = 60
@@ -420,10 +419,7 @@ def report(results: list[LoadResult]) -> str:
 
 
 def run() -> str:
-    results = [run_load(None)]
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        results.append(run_load(url))
+    results = [run_load(url) for _, url in databases()]
     text = report(results)
     if not all(r.ok for r in results):
         raise AssertionError(text)

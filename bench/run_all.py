@@ -1,11 +1,14 @@
-"""`make bench`: run every `bench/bench_*.py` and rewrite docs/benchmarks.md with the results.
+"""`make bench`: run every `bench/bench_*.py` and write its section of docs/benchmarks.md.
 
 Each module's ``run() -> str`` returns its markdown section, every figure beside a baseline
-measured in the same run. The page starts with the machine and the command, since numbers
-mean little without them. A benchmark that fails leaves its error in its section and
-makes the command fail, after the others have run.
+measured in the same run. The page starts with the machine, and each section ends with the
+command and time that measured it, since numbers mean little without them. A benchmark that
+fails leaves its error in its section and makes the command fail, after the others have run.
 
-``python bench/run_all.py [name ...]`` runs only the named benchmarks (e.g. ``ingest``).
+``python bench/run_all.py [--long] [name ...]`` runs only the named benchmarks (e.g.
+``ingest``) and keeps the other sections of the page as they were. ``--long`` sets
+``BENCH_LONG=1`` for the benchmarks that have a long form (the 10-minute sustained run);
+their long results are kept as sections of their own, beside the short ones.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import re
 import sqlite3
 import sys
 import time
@@ -23,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUTPUT = ROOT / "docs" / "benchmarks.md"
+SECTION = re.compile(
+    r"<!-- bench:(?P<key>[\w-]+) -->\n(?P<body>.*?)<!-- /bench:(?P=key) -->\n", re.S
+)
 
 
 def cpu_model() -> str:
@@ -84,15 +91,29 @@ def benchmarks(only: list[str]) -> list[str]:
     return names
 
 
+def kept_sections() -> dict[str, str]:
+    """The sections already on the page, by key, so a partial run replaces only its own."""
+    if not OUTPUT.exists():
+        return {}
+    return {match["key"]: match["body"] for match in SECTION.finditer(OUTPUT.read_text())}
+
+
 def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
+    long = "--long" in argv
+    names = [arg for arg in argv if arg != "--long"]
+    if long:
+        os.environ["BENCH_LONG"] = "1"
     # Read before any benchmark runs: one may point DATABASE_URL at a scratch database.
     environment = dict(os.environ)
     about_machine = machine()
-    sections, failed = [], []
-    for name in benchmarks(argv):
+    command = "make bench" + (f" (python bench/run_all.py {' '.join(argv)})" if argv else "")
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        command += ", beside PostgreSQL + Redis"
+    sections, failed = kept_sections(), []
+    for name in benchmarks(names):
         print(f"running {name} ...", flush=True)
-        began = time.monotonic()
+        began, load = time.monotonic(), os.getloadavg()[0]
         try:
             section = importlib.import_module(f"bench.{name}").run()
         except Exception:
@@ -103,14 +124,19 @@ def main(argv: list[str]) -> int:
             # Each benchmark starts from the environment the command was given.
             os.environ.clear()
             os.environ.update(environment)
-        sections.append(section.rstrip() + f"\n\n_{name}: {time.monotonic() - began:.0f} s._\n")
-    command = "make bench" + (f" (python bench/run_all.py {' '.join(argv)})" if argv else "")
+        sections[name + ("--long" if long else "")] = (
+            section.rstrip()
+            + f"\n\n_{name}: {time.monotonic() - began:.0f} s, `{command}`, "
+            + f"{started:%Y-%m-%d %H:%M} UTC, load average {load:.2f} at its start._\n"
+        )
     page = [
         "# Benchmarks",
         "",
-        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC; every figure sits beside "
-        "a baseline measured in the same run, as a ratio. Rerun it on your hardware: "
-        "absolute numbers depend on the machine, the ratios much less.",
+        "Written by `make bench` (`make bench-postgres` adds PostgreSQL + Redis beside SQLite; "
+        "`make bench BENCH_ARGS=--long BENCH=...` the long runs); every figure sits beside a "
+        "baseline measured in the same run, as a ratio. Each section says which command "
+        "measured it and when. Rerun it on your hardware: absolute numbers depend on the "
+        "machine, the ratios much less.",
         "",
         "## Machine",
         "",
@@ -118,7 +144,10 @@ def main(argv: list[str]) -> int:
         "",
         "## Results",
         "",
-        "\n".join(sections),
+        *(
+            f"<!-- bench:{key} -->\n{body.rstrip()}\n<!-- /bench:{key} -->\n"
+            for key, body in sorted(sections.items())
+        ),
     ]
     OUTPUT.write_text("\n".join(page).rstrip() + "\n")
     print(f"wrote {OUTPUT.relative_to(ROOT)}")

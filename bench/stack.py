@@ -28,6 +28,17 @@ BENCH_REDIS_DB = 15
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
 
 
+def databases() -> list[tuple[str, str | None]]:
+    """The databases every benchmark measures: SQLite always, PostgreSQL too when
+    DATABASE_URL names one (`make bench-postgres` starts a throwaway one). Each pair is a
+    column label and the URL to give `Stack` (None: a fresh SQLite file)."""
+    url = os.environ.get("DATABASE_URL", "")
+    pairs: list[tuple[str, str | None]] = [("SQLite", None)]
+    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        pairs.append(("PostgreSQL", url))
+    return pairs
+
+
 class Stack:
     """A fresh, migrated database with an admin token; web and worker processes on demand.
 
