@@ -5,6 +5,10 @@ the time its next request is due, where DRF's SimpleRateThrottle keeps a list of
 request in the period (at the default 6000/min, thousands of timestamps read and written
 on each request). A burst of up to N requests passes at once, then one every period / N,
 which is what "N per period" means to a sender; Retry-After says exactly when.
+
+Where the due times live: with Redis, in the shared cache; without it, in a memory-mapped
+file beside the database (`THROTTLE_STATE_FILE`, see `connectors.rate_slots`), which every
+process on the machine shares at a fraction of a file cache write's cost.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from __future__ import annotations
 import math
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from connectors.rate_slots import SharedSlots
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -45,6 +52,10 @@ class ConnectorRateThrottle(BaseThrottle):
         slack = period - interval
         key = f"throttle:{self.scope}:{connector.pk}"
         now = time.time()
+        if slots := shared_slots():
+            wait = slots.step(key, now, interval, slack)
+            self.retry_after = wait or None
+            return not wait
         due = max(cache.get(key, now), now)
         if due - now > slack:
             self.retry_after = due - now - slack
@@ -56,6 +67,19 @@ class ConnectorRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.retry_after
+
+
+_slots: dict[str, SharedSlots] = {}
+
+
+def shared_slots() -> SharedSlots | None:
+    """The memory-mapped state file when settings name one (no Redis), else None (the cache)."""
+    path = getattr(settings, "THROTTLE_STATE_FILE", "")
+    if not path:
+        return None
+    if path not in _slots:
+        _slots[path] = SharedSlots(path)
+    return _slots[path]
 
 
 class IngestRateThrottle(ConnectorRateThrottle):

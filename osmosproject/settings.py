@@ -252,6 +252,9 @@ else:
             "LOCATION": str(_beside),
         }
     }
+    # Rate limits are checked on every ingest and mailbox request: their state lives in one
+    # memory-mapped file rather than a file per write (connectors/rate_slots.py).
+    THROTTLE_STATE_FILE = f"{_beside}.throttle"
 
 # --- Email (alert channels) -------------------------------------------------------
 # EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) or the EMAIL_HOST family;

@@ -1,4 +1,8 @@
-"""The per-connector rate: a burst of N, then one request every period / N, exact Retry-After."""
+"""The per-connector rate: a burst of N, then one request every period / N, exact Retry-After.
+
+Each test runs on both homes of the state: the shared cache (Redis in production) and the
+memory-mapped file used without Redis.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,13 @@ import pytest
 import time_machine
 
 from connectors.throttling import IngestRateThrottle, MailboxRateThrottle, is_valid_rate
+
+
+@pytest.fixture(autouse=True, params=["cache", "state file"])
+def state(request, settings, tmp_path):
+    settings.THROTTLE_STATE_FILE = (
+        str(tmp_path / "throttle") if request.param == "state file" else ""
+    )
 
 
 def request_of(pk: int, rate: str = "") -> SimpleNamespace:
