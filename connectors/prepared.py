@@ -1,4 +1,4 @@
-"""Querysets compiled to SQL once, for the per-request lookups of the ingest hot path.
+"""Queries compiled to SQL once, for the per-request lookups and writes of the ingest hot path.
 
 Compiling a queryset (joins, `only()`, `select_related`) costs more than running it: on a
 one-record ingest request the two lookups (the endpoint by slug, the pipelines of its
@@ -6,6 +6,10 @@ source) spent most of their time in Django's SQL compiler. A `PreparedQuery` com
 queryset once per database connection with marker values, remembers where each marker sits
 among the parameters, and on each call runs the same SQL with the real values, building the
 model instances (related ones included) the way Django's own iterator does.
+
+A `PreparedInsert` does the same for `Model.save()` of a new row (the run and its counts on
+every ingest request): the INSERT statement is written once, and each call only converts
+the instance's values the way the field does for `save()`.
 """
 
 from __future__ import annotations
@@ -86,4 +90,39 @@ class PreparedQuery:
             start,
             end,
             populators,
+        )
+
+
+class PreparedInsert:
+    """`PreparedInsert(Run)(run)` inserts `run` as `run.save(force_insert=True)` would, and sets
+    its primary key. No signals are sent: only for models nothing listens to (not audited)."""
+
+    def __init__(self, model: type, *, using: str = "default") -> None:
+        self.model = model
+        self.using = using
+        self.fields = [field for field in model._meta.concrete_fields if not field.generated]
+        self.fields = [field for field in self.fields if field is not model._meta.auto_field]
+        self._sql: dict[str, str] = {}
+
+    def __call__(self, obj: Any) -> None:
+        connection = connections[self.using]
+        sql = self._sql.get(connection.vendor)
+        if sql is None:
+            sql = self._sql[connection.vendor] = self._statement(connection)
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            obj.pk = cursor.fetchone()[0]
+        obj._state.adding = False
+        obj._state.db = self.using
+
+    def _statement(self, connection) -> str:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in self.fields)
+        values = ", ".join(["%s"] * len(self.fields))
+        return (
+            f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES ({values}) "
+            f"RETURNING {quote(self.model._meta.pk.column)}"
         )

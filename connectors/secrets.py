@@ -58,8 +58,17 @@ def encrypt(plaintext: str) -> str:
 def decrypt(stored: str) -> str:
     if not stored.startswith(ENCRYPTED_PREFIX):
         return stored
+    if derives_key():
+        raise ImproperlyConfigured(MISSING_KEY)
+    return _decrypt(stored, tuple(settings.FIELD_ENCRYPTION_KEY), settings.SECRET_KEY)
+
+
+# Every ingest request loads its endpoint, whose verification setting is encrypted: a
+# ciphertext is decrypted once per process (Fernet's HMAC and AES cost more than the lookup).
+@lru_cache(maxsize=4096)
+def _decrypt(stored: str, keys: tuple[str, ...], secret_key: str) -> str:
     try:
-        return fernet().decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
+        return _fernet(keys, secret_key).decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
     except InvalidToken as exc:
         raise ValueError("A stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY.") from exc
 

@@ -77,7 +77,7 @@ class PreparedBatch:
         }
         # Pulls store once per page: add to the run's stat, creating it on the first page.
         if new_run or not RunStat.add({"run": run.pk, "pipeline": pipeline.pk}, **counts):
-            RunStat.objects.create(run=run, pipeline=pipeline, **counts)
+            RunStat.insert(run=run, pipeline=pipeline, **counts)
 
 
 def prepare(

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from connectors.jsontext import TextSafeEncoder
 from connectors.models import Connector
+from connectors.prepared import PreparedInsert
 from osmosproject.metrics import record_run
 from pipelines.mapping.models import Pipeline
 
@@ -108,7 +109,7 @@ class Run(Counters, models.Model):
         """A run whose outcome is known when it is stored (an ingest request): one INSERT."""
         run = cls(**fields)
         run.settle()
-        run.save(force_insert=True)
+        INSERT_RUN(run)
         record_run(run)
         return run
 
@@ -157,6 +158,13 @@ class RunStat(Counters, models.Model):
     def __str__(self) -> str:
         return f"Run {self.run_id} / pipeline {self.pipeline_id}"
 
+    @classmethod
+    def insert(cls, **fields) -> RunStat:
+        """`objects.create` for the ingest hot path: one INSERT written once (PreparedInsert)."""
+        stat = cls(**fields)
+        INSERT_RUN_STAT(stat)
+        return stat
+
 
 class RecordError(models.Model):
     """A record that was not accepted, kept whole with its errors so it can be fixed and resent."""
@@ -200,3 +208,8 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.connector_id})"
+
+
+# One of each per ingest request: their INSERTs are written once (connectors/prepared.py).
+INSERT_RUN = PreparedInsert(Run)
+INSERT_RUN_STAT = PreparedInsert(RunStat)
