@@ -133,6 +133,7 @@ class Result:
     worker: Reading | None = None
     ingest_seconds: list[float] = field(default_factory=list)
     deliver_seconds: list[float] = field(default_factory=list)
+    web_after_run_kb: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -233,6 +234,8 @@ def measure(label: str, database_url: str | None) -> Result:
                 )
                 break
             result.deliver_seconds.append(time.monotonic() - started)
+            # Memory that stays after each run shows growth from run to run, not only a peak.
+            result.web_after_run_kb.append(status_kb(web_pid, "VmRSS"))
 
         readings = {
             pid: Reading(idle[pid], status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS"))
@@ -306,8 +309,9 @@ def report(results: list[Result]) -> str:
         "Per run: "
         + "; ".join(
             f"{r.database}: ingest {max(r.ingest_seconds):.1f} s at most, delivered "
-            f"{max(r.deliver_seconds or [0]):.1f} s after it was sent at most, RSS after the runs "
-            f"web {r.web.end_kb / 1024:.0f} MiB, worker {r.worker.end_kb / 1024:.0f} MiB"
+            f"{max(r.deliver_seconds or [0]):.1f} s after it was sent at most, web RSS after each "
+            f"run {', '.join(f'{kb / 1024:.0f}' for kb in r.web_after_run_kb)} MiB, worker RSS "
+            f"after the runs {r.worker.end_kb / 1024:.0f} MiB"
             for r in results
         )
         + ".",
