@@ -2,19 +2,27 @@
 
 ``run()`` returns a markdown section; ``python bench/bench_delivery.py`` prints it.
 
-In one run: a temporary SQLite database (migrated here, DEBUG off), a receiver on 127.0.0.1 in
-its own process (http.server's ThreadingHTTPServer, HTTP/1.1 keep-alive, answering 200 to
-everything), and pending deliveries of batch_size 1 and 100. One worker's task function,
-`pipelines.delivery.tasks.deliver_many(ids)`, is called for each task's chunk of ids in turn, as the
-queue hands them out: it claims the deliveries (guarded update, lease, attempt counted), renders
-and sends each request through `connectors.http`, records the attempts and the run's counts. The baseline sends the very same
-requests (URL, headers, body) with a bare `requests.Session` and does nothing else. Both run
-in alternating rounds, and the best round of each is kept, to damp a shared machine's noise.
+On every database of `bench.stack.databases()` (SQLite always, PostgreSQL when DATABASE_URL
+names one): a fresh database (`bench.stack.Stack`, migrated, DEBUG off) measured by a child
+process running Django on it, so one run measures both. A receiver on 127.0.0.1 in its own
+process (http.server's ThreadingHTTPServer, HTTP/1.1 keep-alive, answering 200 to everything),
+and pending deliveries of batch_size 1 and 100. One worker's task function,
+`pipelines.delivery.tasks.deliver_many(ids)`, is called for each task's chunk of ids in turn, as
+the queue hands them out: it claims the deliveries (guarded update, lease, attempt counted),
+renders and sends each request through `connectors.http`, records the attempts and the run's
+counts. The baseline sends the very same requests (URL, headers, body) with a bare
+`requests.Session` and does nothing else. Both run in alternating rounds, and the best round of
+each is kept, to damp a shared machine's noise.
+
+BENCH_SHORT=1 runs one round; BENCH_PROFILE=FILE writes a cProfile of the `deliver_many` calls
+to FILE.sqlite and FILE.postgresql.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +31,13 @@ from multiprocessing import Event, Process
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.stack import Stack, databases  # noqa: E402
+
 TARGET_RATIO = 0.80
-ROUNDS = 3
+# BENCH_SHORT=1: one round, for a quick look while developing.
+ROUNDS = 1 if os.environ.get("BENCH_SHORT") else 3
 # Deliveries per round: enough for a stable rate, few enough to keep the run short.
 DELIVERIES = {1: 400, 100: 40}
 RECORD = {
@@ -60,24 +73,13 @@ def serve(port_file: str, ready) -> None:
     server.serve_forever()
 
 
-def setup_django(db_path: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "osmosproject.settings",
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-            "DEBUG": "False",
-            "ALLOW_PRIVATE_DESTINATIONS": "True",
-            "Q_SYNC": "True",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+def setup_django() -> None:
+    """Django in this process, on the database its environment names (a Stack's, migrated)."""
     sys.path.insert(0, str(ROOT))
+    os.environ["LOG_LEVEL"] = "WARNING"
     import django
-    from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def make_deliveries(destination, pipeline, run, batch_size: int, count: int) -> list[int]:
@@ -94,7 +96,7 @@ def make_deliveries(destination, pipeline, run, batch_size: int, count: int) -> 
     return [row.pk for row in rows]
 
 
-def measure(url: str, batch_size: int, rounds: int = ROUNDS) -> dict:
+def measure(url: str, batch_size: int, rounds: int = ROUNDS, profiler=None) -> dict:
     import requests
 
     from connectors.outbound import render_request
@@ -137,17 +139,61 @@ def measure(url: str, batch_size: int, rounds: int = ROUNDS) -> dict:
             assert response.status_code == 200
         plain.append(count / (time.perf_counter() - started))
 
+        if profiler:
+            profiler.enable()
         started = time.perf_counter()
         # As the workers get them: one task per chunk of ids, as `enqueue_deliveries` queues them.
         for start in range(0, len(ids), DELIVERIES_PER_TASK):
             deliver_many(ids[start : start + DELIVERIES_PER_TASK])
         ours.append(count / (time.perf_counter() - started))
+        if profiler:
+            profiler.disable()
         delivered = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.DELIVERED).count()
         assert delivered == count, f"only {delivered} of {count} delivered"
     return {"batch_size": batch_size, "ours": max(ours), "plain": max(plain)}
 
 
+def measure_all(url: str) -> list[dict]:
+    """In the child process: every batch size, on the database of its environment.
+
+    BENCH_PROFILE=FILE profiles our part (the `deliver_many` calls) into FILE.<vendor>."""
+    setup_django()
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if not profile_to:
+        return [measure(url, batch_size) for batch_size in DELIVERIES]
+    import cProfile
+
+    from django.db import connection
+
+    profiler = cProfile.Profile()
+    results = [measure(url, batch_size, profiler=profiler) for batch_size in DELIVERIES]
+    profiler.dump_stats(f"{profile_to}.{connection.vendor}")
+    return results
+
+
+def measure_on(database_url: str | None, url: str) -> list[dict]:
+    """A fresh, migrated database (a new one on the PostgreSQL server named), measured by a
+    child process that runs Django on it."""
+    stack = Stack(database_url)
+    try:
+        stack.manage("migrate", "--noinput")
+        child = subprocess.run(
+            [sys.executable, __file__, "--measure", url],
+            cwd=ROOT,
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if child.returncode:
+            raise RuntimeError(f"measuring on {stack.vendor} failed:\n{child.stderr[-3000:]}")
+        return json.loads(child.stdout.splitlines()[-1])
+    finally:
+        stack.close()
+
+
 def run() -> str:
+    columns = []
     with tempfile.TemporaryDirectory() as tmp:
         ready = Event()
         port_file = str(Path(tmp) / "port")
@@ -156,31 +202,46 @@ def run() -> str:
         try:
             ready.wait(10)
             url = f"http://127.0.0.1:{Path(port_file).read_text()}/v1/send"
-            setup_django(str(Path(tmp) / "bench.sqlite3"))
-            results = [measure(url, batch_size) for batch_size in DELIVERIES]
+            columns = [(label, measure_on(db, url)) for label, db in databases()]
         finally:
             receiver.terminate()
             receiver.join(5)
+    labels = [label for label, _ in columns]
     lines = [
         "## HTTP destination delivery",
         "",
-        "One worker (`pipelines.delivery.tasks.deliver_many` called for each task's chunk of ids: claim, "
-        "lease, attempt counted, render, send, attempts and run counts recorded in SQLite) against a bare `requests.Session` loop "
-        "sending the same requests to the same local receiver (ThreadingHTTPServer on 127.0.0.1, "
-        f"another process). Best of {ROUNDS} alternating rounds. Target: at least "
-        f"{TARGET_RATIO:.0%} of the plain loop.",
+        "One worker (`pipelines.delivery.tasks.deliver_many` called for each task's chunk of ids: "
+        "claim, lease, attempt counted, render, send, attempts and run counts recorded in the "
+        "database) against a bare `requests.Session` loop sending the same requests to the same "
+        "local receiver (ThreadingHTTPServer on 127.0.0.1, another process), on each database "
+        f"({', '.join(labels)}; a fresh database each). Best of {ROUNDS} alternating rounds. "
+        f"Target: at least {TARGET_RATIO:.0%} of the plain loop, on every database.",
         "",
-        "| batch_size | deliveries/s | records/s | plain loop requests/s | ratio | target met |",
-        "|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        ratio = result["ours"] / result["plain"]
-        lines.append(
-            f"| {result['batch_size']} | {result['ours']:.0f} | {result['ours'] * result['batch_size']:.0f} "
-            f"| {result['plain']:.0f} | {ratio:.0%} | {'yes' if ratio >= TARGET_RATIO else 'no'} |"
+        "| batch_size | "
+        + " | ".join(
+            f"{label} deliveries/s (records/s) | {label} plain loop requests/s | {label} ratio"
+            for label in labels
         )
+        + " | target met |",
+        "|---|" + "---:|---:|---:|" * len(labels) + "---|",
+    ]
+    for i, batch_size in enumerate(DELIVERIES):
+        cells, met = [], []
+        for label, results in columns:
+            result = results[i]
+            ratio = result["ours"] / result["plain"]
+            met.append(f"{label} {'yes' if ratio >= TARGET_RATIO else 'no'}")
+            cells += [
+                f"{result['ours']:.0f} ({result['ours'] * batch_size:,.0f})",
+                f"{result['plain']:.0f}",
+                f"{ratio:.0%}",
+            ]
+        lines.append(f"| {batch_size} | {' | '.join(cells)} | {', '.join(met)} |")
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    print(run())
+    if sys.argv[1:2] == ["--measure"]:
+        print(json.dumps(measure_all(sys.argv[2])))
+    else:
+        print(run())

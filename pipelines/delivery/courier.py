@@ -44,6 +44,9 @@ logger = logging.getLogger("pipelines.delivery")
 
 # Claimed with one UPDATE and recorded together; also what a killed worker leaves to lease expiry.
 CLAIM_SIZE = 50
+# A claim loads its deliveries' payloads at once: at most this many records (one delivery at
+# least), so a worker holds a few big batches of a run in memory, never the whole run.
+CLAIM_RECORDS = 2000
 # Outcomes are written at least this often, so statuses show promptly and leases stay fresh.
 FLUSH_SECONDS = 1.0
 # No request starts after this long: the last one may take a whole lease, and django-q2 kills a
@@ -120,7 +123,7 @@ class Sent:
 class Courier:
     """Sends one task's deliveries to one destination, sharing the database work between them.
 
-    A claim takes up to CLAIM_SIZE deliveries with one guarded UPDATE (status, attempt counted,
+    A claim takes up to CLAIM_SIZE deliveries (CLAIM_RECORDS records) with one guarded UPDATE (status, attempt counted,
     lease, and a token that tells this courier which rows it won). Outcomes are written in
     groups: the attempts in one INSERT, one UPDATE per distinct result (every delivery answered
     200 moves at once; a retry, with its own next attempt time, moves alone), one increment per
@@ -156,14 +159,14 @@ class Courier:
                 give_up_after_crashes(delivery, now)
             else:
                 claimable.append(delivery)
-        for start in range(0, len(claimable), self.claim_size):
+        for start, end in self._chunks(claimable):
             if self.slow:
                 break  # its due deliveries are paused: see `_pause`
             rest = [d.pk for d in claimable[start:]]
             if not self.destination.enabled or self._out_of_time():
                 self._leave(rest)
                 break
-            claimed = self._claim(claimable[start : start + self.claim_size])
+            claimed = self._claim(claimable[start:end])
             if isinstance(claimed, float):
                 _defer(rest, claimed)  # no slot came free in time: the sweeper queues them later
                 break
@@ -171,6 +174,22 @@ class Courier:
         return self.statuses
 
     # --- Claiming ---
+
+    def _chunks(self, deliveries: list[Delivery]):
+        """(start, end) of each claim in `deliveries`: at most claim_size deliveries and
+        CLAIM_RECORDS records, one delivery at least."""
+        start = 0
+        while start < len(deliveries):
+            end, records = start + 1, deliveries[start].record_count
+            while (
+                end < len(deliveries)
+                and end - start < self.claim_size
+                and records + deliveries[end].record_count <= CLAIM_RECORDS
+            ):
+                records += deliveries[end].record_count
+                end += 1
+            yield start, end
+            start = end
 
     def _claim(self, chunk: list[Delivery]) -> list[tuple[Delivery, DeliveryAttempt]] | float:
         """Take the chunk's deliveries that are still due, waiting briefly for a slot when the

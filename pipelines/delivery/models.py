@@ -18,6 +18,10 @@ from pipelines.runs.models import Run
 
 # After this long without being claimed, a queued task is presumed lost and queued again.
 REQUEUE_AFTER = timedelta(minutes=5)
+# Payloads are inserted this many bytes of text at a time: PostgreSQL's bulk insert (UNNEST of
+# arrays) copies every value twice while building the query, so one INSERT of a 10 MB run's
+# payloads would add 20 MB to the web process's peak memory.
+PAYLOAD_INSERT_BYTES = 1_000_000
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -137,17 +141,21 @@ class Delivery(models.Model):
 
     @classmethod
     def create_all(cls, deliveries: list[Delivery]) -> list[Delivery]:
-        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs.
+        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs
+        (more for payloads above PAYLOAD_INSERT_BYTES in all).
 
         A delivery's `payload_text`, when set, is its records already encoded."""
         created = cls.objects.bulk_create(deliveries)
-        DeliveryPayload.objects.bulk_create(
-            DeliveryPayload(
-                delivery=delivery,
-                body=delivery.payload_text or DeliveryPayload.encode(delivery.records),
-            )
-            for delivery in created
-        )
+        chunk: list[DeliveryPayload] = []
+        size = 0
+        for delivery in created:
+            body = delivery.payload_text or DeliveryPayload.encode(delivery.records)
+            if chunk and size + len(body) > PAYLOAD_INSERT_BYTES:
+                DeliveryPayload.objects.bulk_create(chunk)
+                chunk, size = [], 0
+            chunk.append(DeliveryPayload(delivery=delivery, body=body))
+            size += len(body)
+        DeliveryPayload.objects.bulk_create(chunk)
         for delivery in created:
             delivery._records_unsaved = False
         return created
