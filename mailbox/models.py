@@ -245,12 +245,12 @@ def append_records(mailbox: Connector, texts: list[str], run_id: int | None = No
     # model instances (several times faster for pages of hundreds of records).
     table = connection.ops.quote_name(MailboxRecord._meta.db_table)
     created = connection.ops.adapt_datetimefield_value(now)
+    mailbox_id = mailbox.pk
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (mailbox_id, seq, data, run_id, created_at) VALUES (%s, %s, %s, %s, %s)",
-            [(mailbox.pk, first + i, text, run_id, created) for i, text in enumerate(texts)],
+            [(mailbox_id, first + i, text, run_id, created) for i, text in enumerate(texts)],
         )
-    mailbox_id = mailbox.pk
     # Long polls waiting in this process answer at once instead of at their next check.
     transaction.on_commit(lambda: arrivals.announce(mailbox_id))
     return last

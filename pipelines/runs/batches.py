@@ -68,8 +68,6 @@ class PreparedBatch:
             ],
             batch_size=500,
         )
-        if self.output is not None and self.encoded is not None:
-            self.output.accept(pipeline, run, self.encoded)
         counts = {
             "accepted": self.accepted,
             "rejected": len(self.rejected),
@@ -78,6 +76,10 @@ class PreparedBatch:
         # Pulls store once per page: add to the run's stat, creating it on the first page.
         if new_run or not RunStat.add({"run": run.pk, "pipeline": pipeline.pk}, **counts):
             RunStat.insert(run=run, pipeline=pipeline, **counts)
+        # Last: a mailbox locks its sequence row until the commit, and every writer to that
+        # mailbox queues behind it (on PostgreSQL; SQLite has one writer anyway).
+        if self.output is not None and self.encoded is not None:
+            self.output.accept(pipeline, run, self.encoded)
 
 
 def prepare(
