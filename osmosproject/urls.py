@@ -11,8 +11,10 @@ urlpatterns = [
     path("", include("osmosproject.health")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("connectors.urls")),
+    # The ingest endpoint (pipelines.urls) and the mailbox first: every sender's and poller's
+    # request is resolved, and the management API's routers hold many more patterns.
     path("api/v1/", include("pipelines.urls")),
     path("api/v1/", include("mailbox.urls")),
+    path("api/v1/", include("connectors.urls")),
     path("", include("osmosproject.ui_urls")),
 ]
