@@ -90,8 +90,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Reusing connections saves a connect (and SQLite's PRAGMAs) on every request.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# PostgreSQL only: each process lends its threads connections from a psycopg pool of at most
-# this many (fewer connections than threads; a request waits for one). 0: one per thread.
+# PostgreSQL only, for web processes (django-q2 forks its workers; see docs/deploy.md): each
+# process lends its threads connections from a psycopg pool of at most this many (fewer
+# connections than threads; a request waits for one). 0: one per thread.
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
 if DATABASE_POOL_SIZE:
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
