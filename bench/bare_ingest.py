@@ -1,7 +1,9 @@
 """The baseline a user could run instead of our ingest endpoint: a bare WSGI app.
 
 No framework: the body parsed with orjson, a hand-written type check per field, one
-`executemany` into an SQLite file in WAL mode per request, a 202 with the counts. Served by
+`executemany` per request into an SQLite file in WAL mode, or into PostgreSQL with psycopg
+when BARE_DB is a PostgreSQL URL (one connection per thread, one transaction per request),
+a 202 with the counts. Served by
 the same gunicorn configuration as the product (bench/bench_webhooks.py starts both), so the
 ratio between them is what our framework, validation, mapping and bookkeeping cost.
 """
@@ -29,18 +31,49 @@ CHECKS = {
     "note": lambda v: isinstance(v, str),
 }
 REQUIRED = ("id", "email")
+# An SQLite file, or a PostgreSQL URL.
 PATH = os.environ.get("BARE_DB", "/tmp/bare-ingest.sqlite3")
 local = threading.local()
 
 
-def db() -> sqlite3.Connection:
+def db():
     if not hasattr(local, "conn"):
-        conn = sqlite3.connect(PATH, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, data TEXT)")
-        local.conn = conn
+        local.conn = connect_postgresql() if "://" in PATH else connect_sqlite()
     return local.conn
+
+
+def connect_sqlite() -> sqlite3.Connection:
+    conn = sqlite3.connect(PATH, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, data TEXT)")
+    return conn
+
+
+def connect_postgresql():
+    import psycopg
+
+    from bench.stack import psycopg_url
+
+    conn = psycopg.connect(psycopg_url(PATH), autocommit=True)
+    with conn.transaction():
+        # Every thread of every process creates the table at its first request: one at a time.
+        conn.execute("SELECT pg_advisory_xact_lock(4242)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bare_records (id bigserial PRIMARY KEY, data text)"
+        )
+    return conn
+
+
+def store(rows: list[tuple[str]]) -> None:
+    conn = db()
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO records (data) VALUES (?)", rows)
+        conn.execute("COMMIT")
+    else:
+        with conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO bare_records (data) VALUES (%s)", rows)
 
 
 def valid(record) -> bool:
@@ -58,10 +91,7 @@ def application(environ, start_response):
         return [b'{"detail": "not JSON"}']
     records = document if isinstance(document, list) else [document]
     good = [(orjson.dumps(r).decode(),) for r in records if valid(r)]
-    conn = db()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany("INSERT INTO records (data) VALUES (?)", good)
-    conn.execute("COMMIT")
+    store(good)
     body = orjson.dumps(
         {"received": len(records), "accepted": len(good), "rejected": len(records) - len(good)}
     )

@@ -156,7 +156,8 @@ class Stack:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
-def _psycopg_url(url: str) -> str:
+def psycopg_url(url: str) -> str:
+    """A DATABASE_URL as libpq takes it."""
     # django-environ accepts postgres://, postgresql:// and pgsql://; libpq the first two.
     parts = urlsplit(url)
     return urlunsplit(parts._replace(scheme="postgresql"))
@@ -164,4 +165,4 @@ def _psycopg_url(url: str) -> str:
 
 def maintenance_url(url: str) -> str:
     """The server's `postgres` database: the one named in the URL may not exist (tests only create test_*)."""
-    return urlunsplit(urlsplit(_psycopg_url(url))._replace(path="/postgres"))
+    return urlunsplit(urlsplit(psycopg_url(url))._replace(path="/postgres"))

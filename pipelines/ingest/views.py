@@ -370,12 +370,13 @@ def accept_batch(
                     delivered=sum(batch.delivered for batch in prepared),
                     idempotency_key=key,
                 )
-                keep_rejected(run, rejected)
-                store_all(run, prepared, new_run=True)
                 body = {"run": run.pk, **summary}
                 if key:
                     idem.response = body
                     idem.save(update_fields=["response"])
+                keep_rejected(run, rejected)
+                # Last: it locks the mailboxes' sequence rows until the commit.
+                store_all(run, prepared, new_run=True)
         except IntegrityError:
             if (
                 key

@@ -1,0 +1,74 @@
+"""How a pipeline's records go into a mailbox: every one stored as sent, in order, in few statements."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from django.db import connection
+
+from mailbox.models import POSTGRES_COPY_FROM, MailboxRecord
+from tests.mailbox.conftest import put
+
+# Text that COPY's and SQL's quoting must carry unchanged.
+AWKWARD = "tab\there, line\nbreak, back\\slash, quote ' and \", \\N, naïve 東京 🚚"
+
+
+def orders(count: int) -> list[dict]:
+    return [
+        {"order_id": n, "email": f"customer{n}@example.com", "customer": {"name": f"{AWKWARD} {n}"}}
+        for n in range(count)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 1000])
+def test_it_stores_every_record_of_a_batch_as_sent_and_in_order(outbox, poll, count):
+    put(outbox, {"order_id": -1, "email": "first@example.com"})
+    records = orders(count)
+
+    last = put(outbox, *records)
+
+    assert last == count + 1
+    stored = list(MailboxRecord.objects.filter(mailbox=outbox, seq__gt=1).order_by("seq"))
+    assert [r.seq for r in stored] == list(range(2, count + 2))
+    assert [orjson.loads(r.data) for r in stored] == records
+    assert len({r.created_at for r in stored}) == 1
+    page = poll(outbox, limit=1000).json()["records"]
+    assert [r["data"] for r in page[1:]] == records[:999]
+    assert page[-1]["created_at"].endswith("Z")
+
+
+@pytest.mark.django_db
+def test_it_appends_a_big_batch_without_a_statement_per_record(outbox):
+    """PostgreSQL gets the rows in one COPY (executemany would run 1,000 INSERTs, each a parse,
+    a bind and an execute, while the mailbox's sequence row stays locked); SQLite, in this
+    process, gets one executemany."""
+    executed = []
+
+    def spy(execute, sql, params, many, context):
+        if "mailbox_mailboxrecord" in sql:
+            executed.append(len(params) if many else 1)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        put(outbox, *orders(1000))
+
+    # COPY does not pass through Django's execute wrappers: nothing to see on PostgreSQL.
+    assert executed == {"postgresql": [], "sqlite": [1000]}[connection.vendor]
+    assert MailboxRecord.objects.filter(mailbox=outbox).count() == 1000
+
+
+@pytest.mark.django_db
+def test_it_appends_a_small_batch_in_one_statement(outbox):
+    executed = []
+
+    def spy(execute, sql, params, many, context):
+        if "mailbox_mailboxrecord" in sql:
+            executed.append(len(params) if many else 1)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        put(outbox, *orders(POSTGRES_COPY_FROM - 1))
+
+    rows = POSTGRES_COPY_FROM - 1
+    assert executed == {"postgresql": [1], "sqlite": [rows]}[connection.vendor]
