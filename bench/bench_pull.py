@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -194,6 +195,7 @@ class Peer:
         self.folder = folder
         self.install_seconds = 0.0
         self.startup = 0.0
+        self.cpu_seconds = 0.0
         config = {"__injected_declarative_manifest": manifest(port)}
         catalog = {
             "streams": [
@@ -229,6 +231,14 @@ class Peer:
         self.install_seconds = time.perf_counter() - started
 
     def read(self) -> tuple[int, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        records, seconds = self._read()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # Only the peer's process ends during its read: the others live until the end.
+        self.cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return records, seconds
+
+    def _read(self) -> tuple[int, float]:
         """Records printed and seconds from process start to exit; `startup` keeps the
         seconds before its first record (Python, imports, the manifest)."""
         args = [
@@ -364,9 +374,13 @@ def measure(port: int, references: bool) -> None:
     for _ in sys.stdin:
         result = {}
         for name, job in jobs.items():
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             count = job()
-            result[name] = {"records": count, "seconds": time.perf_counter() - started}
+            result[name] = {
+                "records": count,
+                "seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu,
+            }
         print(json.dumps(result), flush=True)
 
 
@@ -436,15 +450,18 @@ def run() -> str:
                 best[name] = max(best.get(name, 0.0), records / seconds)
 
             startup = 0.0
+            cpu: dict[str, float] = {}
             for _ in range(ROUNDS):
                 records, seconds = peer.read()
                 if records / seconds > best.get("peer", 0.0):
                     startup = peer.startup / seconds
                 keep("peer", records, seconds)
+                cpu["peer"] = min(cpu.get("peer", 1e9), peer.cpu_seconds)
                 for child in ours:
                     for name, figures in child.round().items():
                         key = name if name != "ours" else f"ours {child.label}"
                         keep(key, figures["records"], figures["seconds"])
+                        cpu[key] = min(cpu.get(key, 1e9), figures["cpu_seconds"])
                         if name == "ours":
                             stored[child.label] = stored.get(child.label, 0) + figures["records"]
             install_seconds = peer.install_seconds
@@ -453,10 +470,12 @@ def run() -> str:
             child.close()
         server.kill()
         server.wait()
-    return report(best, stored, install_seconds, startup, time.perf_counter() - started)
+    return report(best, cpu, stored, install_seconds, startup, time.perf_counter() - started)
 
 
-def report(best: dict, stored: dict, install_seconds: float, startup: float, seconds: float) -> str:
+def report(
+    best: dict, cpu: dict, stored: dict, install_seconds: float, startup: float, seconds: float
+) -> str:
     peer = best["peer"]
     labels = list(stored)
     ours = {label: best[f"ours {label}"] for label in labels}
@@ -510,6 +529,13 @@ def report(best: dict, stored: dict, install_seconds: float, startup: float, sec
                 for label in labels
             )
             + " |",
+            "",
+            "CPU time, which other work on the machine disturbs less than wall time (least "
+            f"of the rounds, all threads): the peer {cpu['peer']:.1f} s, ours "
+            + ", ".join(f"{cpu[f'ours {label}']:.1f} s on {label}" for label in labels)
+            + " (ours / peer: "
+            + ", ".join(f"{cpu[f'ours {label}'] / cpu['peer']:.0%}" for label in labels)
+            + "; PostgreSQL's own work is in its server process, not counted).",
             "",
             "The peer uses no database: the same peer rounds are the baseline of every column. "
             "References on the same API (SQLite's child): a plain `requests.Session` loop "
