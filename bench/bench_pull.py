@@ -221,7 +221,7 @@ class Peer:
         started = time.perf_counter()
         if not self.program.exists():
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-            # pip's own cache (~/.cache/pip) stays: a second run installs without downloading.
+            # pip's own cache (~/.cache/pip) is used as usual: what it holds is not downloaded again.
             subprocess.run(
                 [str(self.venv / "bin" / "pip"), "install", "--quiet", AIRBYTE_CDK],
                 check=True,
@@ -505,9 +505,9 @@ def report(
             "with PageIncrement and page/per_page request parameters, stopping at a short page. "
             "It only prints records; its RECORD lines are counted. Timed from process start "
             f"to exit, as each Airbyte sync runs it ({startup:.0%} of its best round passed "
-            "before its first record: Python, imports, the manifest). Installed in a virtualenv of its own in the "
-            f"run's temporary folder ({install_seconds:.0f} s this run; pip's cache makes later "
-            "runs quicker).",
+            "before its first record: Python, imports, the manifest). Installed in a "
+            f"virtualenv of its own in the run's temporary folder ({install_seconds:.0f} s "
+            "this run, not part of any figure).",
             "- **Ours**: an `http_source` pulled into a mailbox through a pipeline "
             "(`pipelines.pull.runs.pull`, what a worker runs): every page validated against the "
             "source schema, mapped (10 fields, a rename and a transform), stored, one "
