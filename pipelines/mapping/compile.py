@@ -246,6 +246,7 @@ def compile_mapping(
         raise MappingConfigError(f"destination schema: {exc}") from None
     field_names = [spec.name for spec in destination]
     by_target: dict[str, Reader] = {}
+    copies: dict[str, str] = {}  # target -> source field, for mappings that only copy one
     for number, item in enumerate(mappings, start=1):
         spec = item if isinstance(item, MappingSpec) else MappingSpec.from_dict(item)
         where = f"mapping {number} (target '{spec.target}')"
@@ -260,21 +261,30 @@ def compile_mapping(
             by_target[spec.target] = _producer(_reader(spec), spec.transforms)
         except ValueError as exc:
             raise MappingConfigError(f"{where}: {exc}") from None
+        if spec.source and not spec.transforms:
+            copies[spec.target] = spec.source
     # The destination schema's fillers coerce and validate each mapped value and write it
     # at its (nested) path; the output starts empty, so nothing else reaches the destination.
     # Records already validated by a source schema (`validated_by`) hold values of their field's
     # type: an unmapped destination field of the same name and type takes its value as it is,
     # without coercing it a second time (the hot path of same-shape flows).
+    # A mapping that only copies a field (no transform) is the same case when that field was
+    # validated as the target's type: the editor writes same-named copies out as mappings.
     source_types = {(spec.name, spec.type) for spec in validated_by}
-    typed = {spec.name for spec in destination if (spec.name, spec.type) in source_types}
     specs = {spec.name: spec for spec in destination}
 
+    def typed_source(name: str) -> str | None:
+        """The validated source field that already holds `name`'s value in its type, if any."""
+        source = copies.get(name, name if name not in by_target else None)
+        return source if (source, specs[name].type) in source_types else None
+
     def step(name: str) -> tuple:
-        if name in by_target or name not in typed:
+        source = typed_source(name)
+        if source is None:
             return name, by_target.get(name) or _auto_reader(name), schema.fillers[name]
         spec = specs[name]
-        if "." not in name and (spec.default is None or spec.default == ""):
+        if source == name and "." not in name and (spec.default is None or spec.default == ""):
             return name, None, spec.required  # copied inline by map(): the common case, fastest
-        return name, _source_reader(name), schema.trusted_fillers[name]
+        return name, _source_reader(source), schema.trusted_fillers[name]
 
     return CompiledMapping(step(name) for name in field_names)

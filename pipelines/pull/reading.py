@@ -2,14 +2,17 @@
 
 `read_pages` builds each request (templates over `state`, `now` and the connector's
 variables), sends it through the outbound chokepoint with retries, finds the records and
-asks the paginator (`pagination.py`) for the next page. `runs.py` stores what it reads, a
+asks the paginator (`pagination.py`) for the next page; `read_ahead` does so in a thread while
+the caller stores the page before. `runs.py` stores what it reads, a
 page per transaction; `sample.py` is the builder's test read.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from connectors import auth, http, jsontext
@@ -223,3 +227,55 @@ def read_pages(
         page = Page(number, request, response, records, document)
         yield page
         request = paginator.next(page)
+
+
+def read_ahead(pages: Iterator[Page], *, join_seconds: float = 5.0) -> Iterator[Page]:
+    """`pages`, read ahead in a thread: the next page travels while this one is stored (the
+    socket wait and the database's own work release the GIL). At most two pages wait beside
+    the caller's: one queued, one being read.
+
+    The first page is read in the caller's thread, with the queries building its request
+    (headers); the thread only sends requests. Pages and errors arrive in order: an error
+    raised reading page 5 is raised here after page 4. When the caller stops early (its
+    storing failed), the thread stops after the page it is reading, which is dropped.
+    """
+    done = object()
+    first = next(pages, done)
+    if first is done:
+        return
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                ahead.put((page, None))
+                if stop.is_set():
+                    return
+            ahead.put((done, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            ahead.put((None, exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+            # Only this thread's connections: none, unless reading came to need a query.
+            connections.close_all()
+
+    thread = threading.Thread(target=produce, name="pull-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield first
+        while True:
+            page, error = ahead.get()
+            if error is not None:
+                raise error
+            if page is done:
+                return
+            yield page
+    finally:
+        stop.set()
+        # Make room for a page being put, so the thread sees `stop` and ends.
+        while not ahead.empty():
+            ahead.get_nowait()
+        thread.join(join_seconds)

@@ -26,7 +26,7 @@ from pipelines.pull.pagination import (
     Page,
     PullError,
 )
-from pipelines.pull.reading import RetryPolicy, read_pages
+from pipelines.pull.reading import RetryPolicy, read_ahead, read_pages
 from pipelines.runs.batches import check_records, keep_rejected, prepare_all, store_all
 from pipelines.runs.models import Run
 
@@ -159,7 +159,8 @@ class RunReader:
         self.highest: Any = None
 
     def read(self) -> None:
-        for page in read_pages(self.connector, redactor=self.redactor):
+        # The next page is fetched while this one is stored.
+        for page in read_ahead(read_pages(self.connector, redactor=self.redactor)):
             if page.records:
                 self.store(page)
 

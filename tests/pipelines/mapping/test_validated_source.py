@@ -65,3 +65,49 @@ def test_other_shapes_still_come_out_in_the_destination_order_without_extra_fiel
     assert list(out.items()) == [("a", 1), ("b", "x")]
     assert mapping.map({"a": 1, "b": "x", "extra": True}) == ({"a": 1, "b": "x"}, [])
     assert mapping.map({"a": 1}) == ({"a": 1}, [])
+
+
+# Written out by the editor's suggestions, a plain copy of a validated field is as common as
+# an unmapped one: a datetime the source schema already checked keeps its spelling ("Z").
+
+
+def test_a_mapping_that_copies_a_field_of_the_same_type_takes_it_as_it_is():
+    destination = [FieldSpec("when", "datetime", required=True), FieldSpec("at", "datetime")]
+    source = [FieldSpec("when", "datetime"), FieldSpec("placed", "datetime")]
+    mapping = compile_mapping(
+        [{"target": "when", "source": "when"}, {"target": "at", "source": "placed"}],
+        destination,
+        validated_by=source,
+    )
+    record = {"when": "2026-01-02T03:04:05Z", "placed": "2026-01-03T00:00:00Z"}
+    assert mapping.map(record) == (
+        {"when": "2026-01-02T03:04:05Z", "at": "2026-01-03T00:00:00Z"},
+        [],
+    )
+    assert mapping.map({"placed": "2026-01-03T00:00:00Z"}) == (
+        None,
+        [{"field": "when", "message": "This field is required."}],
+    )
+
+
+def test_a_copy_into_another_type_or_from_an_unchecked_field_is_still_coerced():
+    destination = [FieldSpec("customer_id", "string"), FieldSpec("at", "datetime")]
+    mapping = compile_mapping(
+        [{"target": "customer_id", "source": "id"}, {"target": "at", "source": "extra"}],
+        destination,
+        validated_by=[FieldSpec("id", "integer")],
+    )
+    assert mapping.map({"id": 5, "extra": "2026-01-03T00:00:00Z"}) == (
+        {"customer_id": "5", "at": "2026-01-03T00:00:00+00:00"},
+        [],
+    )
+
+
+def test_a_copy_with_a_default_still_gets_it():
+    mapping = compile_mapping(
+        [{"target": "plan", "source": "tier"}],
+        [FieldSpec("plan", "string", default="free")],
+        validated_by=[FieldSpec("tier", "string")],
+    )
+    assert mapping.map({}) == ({"plan": "free"}, [])
+    assert mapping.map({"tier": "team"}) == ({"plan": "team"}, [])
