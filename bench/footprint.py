@@ -4,6 +4,7 @@ and the size of its database, for the sustained benchmark's start/end comparison
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +29,17 @@ def _tree(root: int, parents: dict[int, int]) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         pids += frontier
     return pids
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system time of the process and of its children that ended (recycled workers)."""
+    with contextlib.suppress(OSError, ValueError):
+        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(n) for n in fields[11:15]) / TICKS
+    return 0.0
 
 
 def _rss_kb(pid: int) -> int:
@@ -86,6 +98,18 @@ class Footprint:
         return {
             tier: sum(_rss_kb(pid) for pid in _tree(root, parents)) / 1024
             for tier, root in self.roots.items()
+        }
+
+    def cpu_seconds(self, peer_pid: int) -> dict[str, float]:
+        """CPU time used so far by each tier, the benchmark's own two processes included."""
+        parents = _ppids()
+        roots = {**self.roots, "load generator": os.getpid(), "receiver + consumer": peer_pid}
+        return {
+            tier: sum(
+                _cpu_seconds(pid)
+                for pid in (_tree(root, parents) if tier in self.roots else [root])
+            )
+            for tier, root in roots.items()
         }
 
     def database_mb(self) -> float:

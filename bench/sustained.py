@@ -73,6 +73,7 @@ class Sample:
     rss_mb: dict[str, float]
     database_mb: float
     mailbox_rows: int
+    cpu_seconds: dict[str, float]
 
 
 @dataclass
@@ -138,6 +139,13 @@ class Run:
                 kept <= PURGE_KEPT_MINUTES * 60 * self.rate
             )
         return checks
+
+    def cpu_per_thousand(self) -> dict[str, float]:
+        """CPU seconds each tier spent per 1,000 records in, from the start of the load until
+        everything was delivered and consumed (or the drain gave up)."""
+        start, end = self.samples[0].cpu_seconds, self.samples[-1].cpu_seconds
+        thousands = max(self.received, 1) / 1000
+        return {tier: (end.get(tier, 0) - start[tier]) / thousands for tier in start}
 
     @property
     def held(self) -> bool:
@@ -207,6 +215,7 @@ def run_once(url: str | None, rate: float, duration: float, *, long: bool) -> Ru
                 footprint.rss_mb(),
                 footprint.database_mb(),
                 footprint.mailbox_rows(),
+                footprint.cpu_seconds(peer.process.pid),
             )
 
         def sampler() -> None:
@@ -377,6 +386,7 @@ def report(measured: dict[str, list[Run]]) -> str:
                     + ".",
                 ]
                 lines += [f"- {p}" for p in r.problems[:8]]
+    lines += ["", *cpu_table(measured)]
     for label, runs in measured.items():
         long = [r for r in runs if r.long]
         if long:
@@ -396,6 +406,35 @@ def _bounds() -> list[str]:
         f"{RSS_GROWTH:g}x the start, and mailbox rows kept at the end of the load <= "
         f"{PURGE_KEPT_MINUTES} minutes of offered records",
     ]
+
+
+PRODUCT = ("web", "workers", "postgresql", "redis")
+
+
+def cpu_table(measured: dict[str, list[Run]]) -> list[str]:
+    """Where the CPU goes, per record: the figure a shared machine skews least."""
+    tiers = list(
+        dict.fromkeys(t for runs in measured.values() for r in runs for t in r.cpu_per_thousand())
+    )
+    lines = [
+        "CPU seconds per 1,000 records in, by tier, from the start of the load until everything "
+        "was delivered and consumed (user + system time from /proc; the load generator and the "
+        "receiver + consumer are the benchmark's own). The last column divides two cores by the "
+        "product's tiers: the rate this box could carry at that cost if nothing else ran on it.",
+        "",
+        f"| database | run | {' | '.join(tiers)} | product | records/s on 2 cores |",
+        f"|---|---|{'---:|' * (len(tiers) + 2)}",
+    ]
+    for label, runs in measured.items():
+        for r in runs:
+            cpu = r.cpu_per_thousand()
+            product = sum(cpu.get(t, 0) for t in PRODUCT)
+            lines.append(
+                f"| {label} | {'long' if r.long else 'step'} {r.rate:,.0f}/s "
+                f"| {' | '.join(f'{cpu.get(t, 0):.2f}' for t in tiers)} | {product:.2f} "
+                f"| {2000 / product if product else 0:,.0f} |"
+            )
+    return lines
 
 
 def footprint_table(label: str, r: Run) -> list[str]:

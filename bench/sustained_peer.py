@@ -172,6 +172,11 @@ class Peer:
         self.pipe, child = context.Pipe()
         self.process = context.Process(target=peer_process, args=(child, size), daemon=True)
         self.process.start()
+        # A child that died at start (under spawn, a main module without a __main__ guard
+        # runs again in it) would leave recv() waiting for ever.
+        if not self.pipe.poll(60):
+            self.process.kill()
+            raise RuntimeError("the receiver + consumer process did not start")
         self.url = self.pipe.recv()
         self.lock = threading.Lock()
 
