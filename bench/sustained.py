@@ -88,6 +88,7 @@ class Run:
     received: int = 0
     accepted: int = 0
     rejected: int = 0
+    measured: int = 0  # records in, less the warm-up's
     load_seconds: float = 0.0
     drain_seconds: float | None = None  # None: not drained within the limit
     peer: dict = field(default_factory=dict)
@@ -99,7 +100,7 @@ class Run:
 
     @property
     def achieved(self) -> float:
-        return self.received / self.load_seconds if self.load_seconds else 0.0
+        return self.measured / self.load_seconds if self.load_seconds else 0.0
 
     @property
     def server_errors(self) -> int:
@@ -257,6 +258,7 @@ def run_once(url: str | None, rate: float, duration: float, *, long: bool) -> Ru
                     result.problems.append(f"ingest answered {status}: {answer}")
                 if out is not outs[-1]:
                     result.sends.append((at, latency, late))
+                    result.measured += answer.get("received", 0)
         result.at_load_end = sample()
         limit = DRAIN_LIMIT if long else held_drain(duration)
         while time.monotonic() < load_end + limit:
