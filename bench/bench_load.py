@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -88,9 +89,9 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
 
-def make_batch(start: int) -> list[dict]:
+def make_batch(start: int, size: int = RECORDS_PER_REQUEST) -> list[dict]:
     batch = []
-    for n in range(start, start + RECORDS_PER_REQUEST):
+    for n in range(start, start + size):
         email = "not-an-email" if n % INVALID_EVERY == 0 else f"c{n}@example.com"
         batch.append(
             {"id": n, "email": email, "name": f"C {n}", "amount": n % 100 + 0.5, "paid": n % 2 == 0}
@@ -218,44 +219,7 @@ def run_load(
     try:
         server = stack.web(workers=2, threads=4)
         stack.workers(workers=2)
-        source = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
-        )
-        hook = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {
-                "name": "Receiver",
-                "kind": "http_destination",
-                "schema": {"fields": FIELDS},
-                "url": receiver.url,
-                "method": "POST",
-                "batch_size": DESTINATION_BATCH,
-                "initial_backoff_seconds": 1,
-            },
-        )
-        box = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
-        )
-        for destination in (hook, box):
-            stack.api(
-                server,
-                "POST",
-                "/api/v1/pipelines/",
-                {
-                    "name": f"To {destination['name']}",
-                    "source": source["id"],
-                    "destination": destination["id"],
-                    "mappings": [],
-                },
-            )
+        source, box = configure(stack, server, receiver.url, DESTINATION_BATCH)
         lock = threading.Lock()
         path = f"/api/v1/ingest/{source['slug']}/"
         Sender(server.port, path, source["token"], result, lock).idle_baseline()
@@ -306,13 +270,56 @@ def run_load(
     return result
 
 
+def configure(stack: Stack, server, receiver_url: str, batch_size: int) -> tuple[dict, dict]:
+    """The ingest endpoint, fanned out by two pipelines to the receiver and to a mailbox."""
+    source = stack.api(
+        server,
+        "POST",
+        "/api/v1/connectors/",
+        {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+    )
+    hook = stack.api(
+        server,
+        "POST",
+        "/api/v1/connectors/",
+        {
+            "name": "Receiver",
+            "kind": "http_destination",
+            "schema": {"fields": FIELDS},
+            "url": receiver_url,
+            "method": "POST",
+            "batch_size": batch_size,
+            "initial_backoff_seconds": 1,
+        },
+    )
+    box = stack.api(
+        server,
+        "POST",
+        "/api/v1/connectors/",
+        {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
+    )
+    for destination in (hook, box):
+        stack.api(
+            server,
+            "POST",
+            "/api/v1/pipelines/",
+            {
+                "name": f"To {destination['name']}",
+                "source": source["id"],
+                "destination": destination["id"],
+                "mappings": [],
+            },
+        )
+    return source, box
+
+
 # Counted in the database, in `manage.py shell`: what the product itself believes happened.
 COUNTS = """
 import json
 from django.db.models import Count, F, Sum
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.runs.models import RecordError, Run
-from mailbox.models import MailboxRecord
+from mailbox.models import MailboxRecord, MailboxSequence
 runs = Run.objects.aggregate(received=Sum("received"), accepted=Sum("accepted"), rejected=Sum("rejected"))
 statuses = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
 waits = sorted((d - c).total_seconds() for c, d in Delivery.objects.filter(status="delivered").values_list("created_at", "delivered_at"))
@@ -324,6 +331,7 @@ print(json.dumps({
     "attempts": DeliveryAttempt.objects.count(),
     "locked_attempts": DeliveryAttempt.objects.filter(error__icontains="database is locked").count(),
     "mailbox_records": MailboxRecord.objects.count(),
+    "mailbox_appended": sum(MailboxSequence.objects.values_list("last_seq", flat=True)),
     "delivery_wait_p50": waits[len(waits) // 2] if waits else None,
     "delivery_wait_p99": waits[min(len(waits) - 1, round(0.99 * (len(waits) - 1)))] if waits else None,
 }))
@@ -419,6 +427,10 @@ def report(results: list[LoadResult]) -> str:
 
 
 def run() -> str:
+    if os.environ.get("BENCH_LONG") == "1":
+        from bench.sustained import run_long
+
+        return run_long()
     results = [run_load(url) for _, url in databases()]
     text = report(results)
     if not all(r.ok for r in results):
