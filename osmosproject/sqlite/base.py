@@ -18,7 +18,11 @@ from django.db.backends.sqlite3 import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # The lock file stays open with the connection (one descriptor each, so the threads of a
+    # process exclude each other too); only the flock is taken and released per transaction.
     _write_lock_fd: int | None = None
+    _write_lock_pid = 0
+    _write_locked = False
 
     def _start_transaction_under_autocommit(self):
         self._acquire_write_lock()
@@ -45,15 +49,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._close()
         finally:
             self._release_write_lock()
+            fd, self._write_lock_fd = self._write_lock_fd, None
+            if fd is not None and self._write_lock_pid == os.getpid():
+                os.close(fd)
 
     def _acquire_write_lock(self) -> None:
-        if self.is_in_memory_db() or self._write_lock_fd is not None:
+        if self.is_in_memory_db() or self._write_locked:
             return
-        fd = os.open(f"{self.settings_dict['NAME']}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self._write_lock_fd = fd
+        if self._write_lock_fd is None or self._write_lock_pid != os.getpid():
+            # A forked child opens its own: a descriptor shared with the parent shares its flock.
+            path = f"{self.settings_dict['NAME']}.writelock"
+            self._write_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._write_lock_pid = os.getpid()
+        fcntl.flock(self._write_lock_fd, fcntl.LOCK_EX)
+        self._write_locked = True
 
     def _release_write_lock(self) -> None:
-        fd, self._write_lock_fd = self._write_lock_fd, None
-        if fd is not None:
-            os.close(fd)  # closing the descriptor releases its flock
+        if self._write_locked:
+            self._write_locked = False
+            fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
