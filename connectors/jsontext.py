@@ -12,6 +12,7 @@ where records enter (ingest bodies, HTTP source responses, API documents, sample
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -72,25 +73,43 @@ def first_too_deep(values: list[Any], limit: int = MAX_JSON_DEPTH) -> int | None
     another reason (an integer beyond 64 bits) take that path. 256 values at a time: writing a
     10 MB batch at once would hold another 10 MB.
     """
-    holder: list[Any] = []
-    wrapped: list[Any] = holder
-    for _ in range(_ORJSON_WRITE_DEPTH - limit - 1):
-        wrapped = [wrapped]
-    for start in range(0, len(values), 256):
-        holder[:] = values[start : start + 256]
-        try:
-            orjson.dumps(wrapped)
-            continue
-        except TypeError:
-            pass
-        for index in range(start, start + len(holder)):
-            holder[:] = [values[index]]
+    holder, wrapped = _wrapper(limit)
+    try:
+        for start in range(0, len(values), 256):
+            holder[:] = values[start : start + 256]
             try:
                 orjson.dumps(wrapped)
+                continue
             except TypeError:
-                if _depth(values[index], limit) > limit:
-                    return index
+                pass
+            for index in range(start, start + len(holder)):
+                holder[:] = [values[index]]
+                try:
+                    orjson.dumps(wrapped)
+                except TypeError:
+                    if _depth(values[index], limit) > limit:
+                        return index
+    finally:
+        holder.clear()  # the thread keeps the lists, never the records
     return None
+
+
+_wrappers = threading.local()
+
+
+def _wrapper(limit: int) -> tuple[list, list]:
+    """An empty holder list inside enough lists; kept per thread (every request checks its
+    records, and building ~200 nested lists cost more than checking a small batch)."""
+    cached = getattr(_wrappers, "by_limit", None)
+    if cached is None:
+        cached = _wrappers.by_limit = {}
+    if limit not in cached:
+        holder: list[Any] = []
+        wrapped: list[Any] = holder
+        for _ in range(_ORJSON_WRITE_DEPTH - limit - 1):
+            wrapped = [wrapped]
+        cached[limit] = (holder, wrapped)
+    return cached[limit]
 
 
 def _depth(value: Any, limit: int) -> int:
