@@ -42,6 +42,11 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by a process and every process under it (a server's workers)."""
+    return sum(_cpu_seconds(pid) for pid in _tree(root, _ppids()))
+
+
 def _rss_kb(pid: int) -> int:
     with contextlib.suppress(OSError):
         for line in (PROC / str(pid) / "status").read_text().splitlines():

@@ -196,6 +196,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = None
 INGEST_THROTTLE_RATE = env("INGEST_THROTTLE_RATE", default="6000/min")
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
 RUN_RETENTION_DAYS = env.int("RUN_RETENTION_DAYS", default=30)
+# Delivered deliveries (their payloads and attempt logs) are kept as long as runs by default.
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=RUN_RETENTION_DAYS)
 
 # --- REST framework --------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ SCHEDULES = {
     "evaluate-alerts": ("pipelines.alerts.tasks.evaluate_rules", Schedule.MINUTES, 1),
     "purge-mailboxes": ("mailbox.tasks.purge_acknowledged", Schedule.HOURLY, None),
     "purge-old-runs": ("pipelines.runs.tasks.purge_old_runs", Schedule.DAILY, None),
+    "purge-old-deliveries": ("pipelines.delivery.tasks.purge_old_deliveries", Schedule.DAILY, None),
     "purge-audit-log": ("connectors.audit.purge_old_entries", Schedule.DAILY, None),
 }
 

@@ -7,11 +7,15 @@ They always return normally: our tables record failures where people look for th
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from pipelines.delivery import courier
+from pipelines.delivery.models import Delivery
 from pipelines.delivery.replay import sweep
 
 logger = logging.getLogger("pipelines.tasks")
@@ -45,3 +49,22 @@ def sweep_deliveries() -> int:
     except Exception:
         logger.exception("delivery sweep failed")
         return 0
+
+
+# Deleted this many at a time, so a large backlog never holds the write lock for long.
+PURGE_BATCH = 5_000
+
+
+def purge_old_deliveries() -> int:
+    """Daily: forget deliveries delivered more than DELIVERY_RETENTION_DAYS ago, with their
+    payloads and attempt logs (each record is stored again in its delivery's payload, so
+    without this the table grows with every record ever sent). Failed and dead deliveries
+    stay until they are replayed: they are what a person still has to act on."""
+    before = timezone.now() - timedelta(days=settings.DELIVERY_RETENTION_DAYS)
+    old = Delivery.objects.filter(status=Delivery.Status.DELIVERED, delivered_at__lt=before)
+    purged = 0
+    while batch := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+        Delivery.objects.filter(pk__in=batch).delete()
+        purged += len(batch)
+    logger.info("purged %s delivered deliveries", purged)
+    return purged
