@@ -16,7 +16,8 @@ bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 # gthread, except that a request gets a thread only once it has arrived (headers and a body
 # up to WEB_BUFFER_BYTES, 1 MiB): slow clients wait in the poller, not on threads. A request
-# still arriving WEB_REQUEST_TIMEOUT seconds (30) after its first byte gets 408.
+# still arriving WEB_REQUEST_TIMEOUT seconds (30) after its first byte gets 408. It also hands
+# memory freed by a large request back to the system (malloc_trim), so RSS levels off.
 worker_class = "osmosproject.gunicorn_worker.BufferingThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 

@@ -11,10 +11,20 @@ connection back to gunicorn's poller until the request is complete (its headers 
 Content-Length or chunked body, up to WEB_BUFFER_BYTES). A slow client then costs a socket
 and a buffer, not a thread. A request still arriving WEB_REQUEST_TIMEOUT seconds after its
 first byte gets 408; a connection silent for `keepalive` seconds is closed by gunicorn.
+
+It also gives freed memory back to the system (glibc's malloc keeps it otherwise). A 10 MB
+ingest body becomes thousands of ~1 KB strings, dicts and rows to store, which glibc places
+among longer-lived allocations; once freed, the heap cannot shrink past those, and glibc raises
+its mmap threshold to the size of the largest block freed, so the next 10 MB buffers come from
+the heap too. Measured: the process kept ~20 MiB more after each such request, run after run
+(mallinfo2: bytes in use flat, free bytes held growing; no Python objects left behind). A fixed M_MMAP_THRESHOLD keeps large buffers in mmap
+(returned when freed), and malloc_trim after a request that grew the process returns the free
+pages inside the heap: the process then levels off after its first large request.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import socket
@@ -30,6 +40,14 @@ REQUEST_TIMEOUT = float(os.environ.get("WEB_REQUEST_TIMEOUT", "30"))
 BUFFER_BYTES = int(os.environ.get("WEB_BUFFER_BYTES", str(1024 * 1024)))
 # gunicorn's own header limits refuse more; beyond this the parser gets to say so.
 MAX_HEADER_BYTES = 64 * 1024
+
+# Blocks this large or larger are mmapped, and unmapped when freed. Set, it also stops glibc
+# from raising the threshold each time such a block is freed. MALLOC_MMAP_THRESHOLD_ wins.
+MMAP_THRESHOLD = 1024 * 1024
+# A request that leaves the process this much larger than after the last trim gets one.
+TRIM_AFTER_GROWTH = 8 * 1024 * 1024
+_M_MMAP_THRESHOLD = -3
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _TIMEOUT_ANSWER = (
@@ -75,8 +93,41 @@ def chunked_body_complete(data: bytes, position: int) -> bool:
             return False
 
 
+def glibc():
+    """The C library's malloc controls, or None where they are not glibc's (musl, macOS)."""
+    libc = ctypes.CDLL(None)
+    if not (hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt")):
+        return None
+    return libc
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * _PAGE_SIZE
+
+
 class BufferingThreadWorker(ThreadWorker):
+    def init_process(self):
+        self.libc = glibc()
+        if self.libc is not None and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+            self.libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        self.trimmed_at = resident_bytes() if self.libc is not None else 0
+        super().init_process()
+
     def handle(self, conn):
+        keepalive = self.handle_buffered(conn)
+        if keepalive is not _DEFER:
+            self.give_back_memory()
+        return keepalive
+
+    def give_back_memory(self) -> None:
+        """malloc_trim once a request has left the process TRIM_AFTER_GROWTH larger."""
+        if self.libc is None or resident_bytes() - self.trimmed_at < TRIM_AFTER_GROWTH:
+            return
+        self.libc.malloc_trim(0)
+        self.trimmed_at = resident_bytes()
+
+    def handle_buffered(self, conn):
         if self.cfg.is_ssl or negotiation.prior_knowledge_allowed(self.cfg, conn.client):
             return super().handle(conn)  # bytes we may not read before gunicorn does
         if getattr(conn, "arrived", None) is None:

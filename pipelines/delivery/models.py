@@ -153,7 +153,9 @@ class Delivery(models.Model):
             if chunk and size + len(body) > PAYLOAD_INSERT_BYTES:
                 DeliveryPayload.objects.bulk_create(chunk)
                 chunk, size = [], 0
-            chunk.append(DeliveryPayload(delivery=delivery, body=body))
+            # By id: delivery=delivery would link the two both ways, a reference cycle that
+            # kept each delivery, its payload text and its records until a full collection.
+            chunk.append(DeliveryPayload(delivery_id=delivery.pk, body=body))
             size += len(body)
         DeliveryPayload.objects.bulk_create(chunk)
         for delivery in created:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 
 import pytest
 
@@ -210,6 +211,26 @@ def test_it_reads_a_body_without_content_length_in_chunks():
     stream = TrickleStream(b"y" * 95)
 
     assert read_limited(stream, None, max_bytes=100) == b"y" * 95
+
+
+@pytest.mark.parametrize("content_length", [4_000_000, None])
+def test_it_holds_a_large_body_once_while_reading_it(content_length):
+    data = b"z" * 4_000_000
+    stream = io.BytesIO(data)
+    tracemalloc.start()
+    try:
+        body = read_limited(stream, content_length, max_bytes=5_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert body == data
+    # Chunks joined at the end held it twice (8 MB).
+    assert peak < 1.2 * len(data)
+
+
+def test_it_reads_a_body_shorter_than_its_content_length_as_it_came():
+    assert read_limited(TrickleStream(b"a" * 25), 40, max_bytes=100) == b"a" * 25
 
 
 def test_it_refuses_from_content_length_before_reading():

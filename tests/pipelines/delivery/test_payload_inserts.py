@@ -4,6 +4,9 @@ tripling the web process's memory for them."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -62,3 +65,19 @@ def test_it_writes_a_payload_larger_than_the_limit_alone(db):
 
     assert inserts == 3
     assert DeliveryPayload.objects.filter(delivery__in=created).count() == 3
+
+
+def test_it_leaves_no_reference_cycle_holding_a_delivery_and_its_records(db):
+    destination = make_destination("http://127.0.0.1:9/hooks")
+    pipeline = make_delivery(destination, [{"id": 0}]).pipeline
+    created, _ = create(pipeline, destination, [1000])
+    delivery = weakref.ref(created[0])
+
+    # A cycle (delivery <-> payload) waited for a full collection, a run's records with it: in
+    # a busy web process, many requests later.
+    gc.disable()
+    try:
+        del created
+        assert delivery() is None
+    finally:
+        gc.enable()
