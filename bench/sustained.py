@@ -467,8 +467,9 @@ def footprint_table(label: str, r: Run) -> list[str]:
         f"{r.counts.get('mailbox_appended', 0):,} records appended, {kept:,} rows kept when the "
         f"load ended, {end.mailbox_rows:,} after the drain "
         f"(the peak seen: {max(s.mailbox_rows for s in r.samples):,}). What still grows: runs and "
-        "rejected records (purged after RUN_RETENTION_DAYS, 30), deliveries and their payloads "
-        "(never purged today) - so the size after 10 minutes is mostly those.",
+        "rejected records (purged after RUN_RETENTION_DAYS, 30), delivered deliveries and their payloads "
+        "(purged after DELIVERY_RETENTION_DAYS, the same 30) - so the size after 10 minutes is "
+        "mostly those.",
         "PostgreSQL's RSS counts the shared buffers each backend touched, so it rises as the "
         "cache warms; it is shown, not bounded."
         if "postgresql" in start.rss_mb
