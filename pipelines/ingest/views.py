@@ -43,7 +43,13 @@ from connectors.verification import (
 )
 from osmosproject.metrics import record_verification_failure
 from pipelines.ingest.models import VerificationFailure
-from pipelines.runs.batches import check_records, keep_rejected, prepare_all, store_all
+from pipelines.runs.batches import (
+    check_records,
+    delivered_at_once,
+    keep_rejected,
+    prepare_all,
+    store_all,
+)
 from pipelines.runs.models import IdempotencyKey, Run
 
 logger = logging.getLogger("superconnector.ingest")
@@ -367,7 +373,7 @@ def accept_batch(
                     received=len(records),
                     accepted=len(accepted),
                     rejected=len(rejected),
-                    delivered=sum(batch.delivered for batch in prepared),
+                    delivered=delivered_at_once(prepared),
                     idempotency_key=key,
                 )
                 body = {"run": run.pk, **summary}
@@ -375,7 +381,6 @@ def accept_batch(
                     idem.response = body
                     idem.save(update_fields=["response"])
                 keep_rejected(run, rejected)
-                # Last: it locks the mailboxes' sequence rows until the commit.
                 store_all(run, prepared, new_run=True)
         except IntegrityError:
             if (

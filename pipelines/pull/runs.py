@@ -27,7 +27,13 @@ from pipelines.pull.pagination import (
     PullError,
 )
 from pipelines.pull.reading import RetryPolicy, read_ahead, read_pages
-from pipelines.runs.batches import check_records, keep_rejected, prepare_all, store_all
+from pipelines.runs.batches import (
+    check_records,
+    delivered_at_once,
+    keep_rejected,
+    prepare_all,
+    store_all,
+)
 from pipelines.runs.models import Run
 
 logger = logging.getLogger("pipelines.pulling")
@@ -174,16 +180,6 @@ class RunReader:
         prepared = prepare_all(self.connector.pk, good, indices, self.pipelines)
         with transaction.atomic():
             SeenKey.objects.bulk_create(new_keys, batch_size=500)
-            keep_rejected(self.run, bad)
-            delivered = store_all(self.run, prepared)
-            Run.add(
-                {"id": self.run.pk},
-                pages=1,
-                received=len(page.records),
-                accepted=len(good),
-                rejected=len(bad),
-                delivered=delivered,
-            )
             # Renewed when a quarter of the lease is used, not on every page: one query less per page.
             if time.monotonic() - self.renewed_at > self.lease / 4:
                 if not PullLock.renew(self.run, self.lease):
@@ -192,6 +188,16 @@ class RunReader:
                         page=page.number,
                     )
                 self.renewed_at = time.monotonic()
+            keep_rejected(self.run, bad)
+            Run.add(
+                {"id": self.run.pk},
+                pages=1,
+                received=len(page.records),
+                accepted=len(good),
+                rejected=len(bad),
+                delivered=delivered_at_once(prepared),
+            )
+            store_all(self.run, prepared)
         self.pages += 1
         self.received += len(page.records)
         if self.connector.cursor_field:

@@ -2,7 +2,7 @@
 
 Validate by the source schema (`check_records`), keep the rejected whole with the run
 (`keep_rejected`), hand the good ones to every enabled pipeline in the same transaction
-(`pass_on`). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
+(`prepare_all`, then `store_all` last). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
 go through these; `accept_into_run` does the three for a chunk and adds its counts.
 
 A pipeline that cannot map at all (its mapping no longer fits the schemas: an edit that slipped
@@ -134,22 +134,24 @@ def cannot_run(
 def accept_into_run(
     run: Run, records: list, *, first_index: int = 0, pipelines: Iterable[Pipeline] | None = None
 ) -> tuple[int, int]:
-    """Validate and pass on one chunk of `run`'s records; (accepted, rejected).
+    """Validate and pass on one chunk of `run`'s records to every enabled pipeline of its source
+    (or the chosen ones); (accepted, rejected).
 
     Call it inside a transaction: the chunk's errors, outputs and counts commit together.
     """
     source = run.source
     validator = source.schema.compile(drop_unknown=source.drop_unknown_fields)
     good, indices, bad = check_records(validator, records, first_index)
+    prepared = prepare_all(run.source_id, good, indices, pipelines)
     keep_rejected(run, bad)
-    delivered = pass_on(run, good, indices, pipelines)
     Run.add(
         {"id": run.pk},
         received=len(records),
         accepted=len(good),
         rejected=len(bad),
-        delivered=delivered,
+        delivered=delivered_at_once(prepared),
     )
+    store_all(run, prepared)
     return len(good), len(bad)
 
 
@@ -177,16 +179,6 @@ def keep_rejected(run: Run, rejected: list[Rejected]) -> None:
     )
 
 
-def pass_on(
-    run: Run, records: list[dict], indices: list[int], pipelines: Iterable[Pipeline] | None = None
-) -> int:
-    """Hand valid records to every enabled pipeline of the run's source (or the chosen ones).
-
-    Returns how many were delivered at once (mailbox rows); deliveries count later.
-    """
-    return store_all(run, prepare_all(run.source_id, records, indices, pipelines))
-
-
 def prepare_all(
     source_id: int,
     records: list[dict],
@@ -201,11 +193,20 @@ def prepare_all(
     return [prepare(pipeline, records, indices) for pipeline in pipelines]
 
 
+def delivered_at_once(prepared: list[PreparedBatch]) -> int:
+    """Records the prepared batches deliver by being stored (mailbox rows); deliveries count later."""
+    return sum(batch.delivered for batch in prepared)
+
+
 def store_all(run: Run, prepared: list[PreparedBatch], *, new_run: bool = False) -> int:
-    """Write prepared batches into the run (inside its transaction); how many were delivered."""
+    """Write prepared batches into the run (inside its transaction); how many were delivered.
+
+    Last in the transaction: a mailbox's sequence row stays locked from here to the commit,
+    and every writer to that mailbox queues behind it, so callers write their own rows (the
+    run's counts, keys, locks) first, counting with `delivered_at_once`."""
     for batch in prepared:
         batch.store(run, new_run=new_run)
-    return sum(batch.delivered for batch in prepared)
+    return delivered_at_once(prepared)
 
 
 def finish_run(run_id: int, error: str = "") -> Run:
