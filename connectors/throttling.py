@@ -51,32 +51,36 @@ class ConnectorRateThrottle(BaseThrottle):
         # How far ahead of now the next due time may run: N - 1 intervals make a burst of N.
         slack = period - interval
         key = f"throttle:{self.scope}:{connector.pk}"
-        now = time.time()
-        if slots := shared_slots():
-            wait = slots.step(key, now, interval, slack)
-            self.retry_after = wait or None
-            return not wait
-        due = max(cache.get(key, now), now)
-        if due - now > slack:
-            self.retry_after = due - now - slack
-            return False
-        # Two processes may read the same due time and both pass: the limit is exact to
-        # within the requests that arrive in the same instant, as DRF's own throttles are.
-        cache.set(key, due + interval, timeout=math.ceil(period) + 1)
-        return True
+        wait = throttle_state().step(key, time.time(), interval, slack)
+        self.retry_after = wait or None
+        return not wait
 
     def wait(self) -> float | None:
         return self.retry_after
 
 
+class CachedDueTimes:
+    """The due times in the shared cache (Redis), with the same `step` as `SharedSlots`."""
+
+    def step(self, key: str, now: float, interval: float, slack: float) -> float:
+        due = max(cache.get(key, now), now)
+        if due - now > slack:
+            return due - now - slack
+        # Two processes may read the same due time and both pass: the limit is exact to
+        # within the requests that arrive in the same instant, as DRF's own throttles are.
+        cache.set(key, due + interval, timeout=math.ceil(interval + slack) + 1)
+        return 0.0
+
+
+CACHED_DUE_TIMES = CachedDueTimes()
 _slots: dict[str, SharedSlots] = {}
 
 
-def shared_slots() -> SharedSlots | None:
-    """The memory-mapped state file when settings name one (no Redis), else None (the cache)."""
+def throttle_state() -> SharedSlots | CachedDueTimes:
+    """The memory-mapped state file when settings name one (no Redis), else the cache."""
     path = getattr(settings, "THROTTLE_STATE_FILE", "")
     if not path:
-        return None
+        return CACHED_DUE_TIMES
     if path not in _slots:
         _slots[path] = SharedSlots(path)
     return _slots[path]
