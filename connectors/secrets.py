@@ -44,11 +44,15 @@ def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
-def fernet() -> MultiFernet:
-    """The first key encrypts; every listed key decrypts (FIELD_ENCRYPTION_KEY rotation)."""
+def _keys() -> tuple[tuple[str, ...], str]:
     if derives_key():
         raise ImproperlyConfigured(MISSING_KEY)
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEY), settings.SECRET_KEY)
+    return tuple(settings.FIELD_ENCRYPTION_KEY), settings.SECRET_KEY
+
+
+def fernet() -> MultiFernet:
+    """The first key encrypts; every listed key decrypts (FIELD_ENCRYPTION_KEY rotation)."""
+    return _fernet(*_keys())
 
 
 def encrypt(plaintext: str) -> str:
@@ -58,9 +62,7 @@ def encrypt(plaintext: str) -> str:
 def decrypt(stored: str) -> str:
     if not stored.startswith(ENCRYPTED_PREFIX):
         return stored
-    if derives_key():
-        raise ImproperlyConfigured(MISSING_KEY)
-    return _decrypt(stored, tuple(settings.FIELD_ENCRYPTION_KEY), settings.SECRET_KEY)
+    return _decrypt(stored, *_keys())
 
 
 # Every ingest request loads its endpoint, whose verification setting is encrypted: a

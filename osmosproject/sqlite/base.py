@@ -50,7 +50,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self._release_write_lock()
             fd, self._write_lock_fd = self._write_lock_fd, None
-            if fd is not None and self._write_lock_pid == os.getpid():
+            if fd is not None:
                 os.close(fd)
 
     def _acquire_write_lock(self) -> None:
@@ -58,6 +58,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         if self._write_lock_fd is None or self._write_lock_pid != os.getpid():
             # A forked child opens its own: a descriptor shared with the parent shares its flock.
+            # Closing the inherited one leaves the parent's lock alone (it holds its own).
+            if self._write_lock_fd is not None:
+                os.close(self._write_lock_fd)
             path = f"{self.settings_dict['NAME']}.writelock"
             self._write_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             self._write_lock_pid = os.getpid()
