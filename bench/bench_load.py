@@ -272,44 +272,9 @@ def run_load(
 
 def configure(stack: Stack, server, receiver_url: str, batch_size: int) -> tuple[dict, dict]:
     """The ingest endpoint, fanned out by two pipelines to the receiver and to a mailbox."""
-    source = stack.api(
-        server,
-        "POST",
-        "/api/v1/connectors/",
-        {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+    source, _, box = stack.fan_out(
+        server, FIELDS, receiver_url, batch_size=batch_size, initial_backoff_seconds=1
     )
-    hook = stack.api(
-        server,
-        "POST",
-        "/api/v1/connectors/",
-        {
-            "name": "Receiver",
-            "kind": "http_destination",
-            "schema": {"fields": FIELDS},
-            "url": receiver_url,
-            "method": "POST",
-            "batch_size": batch_size,
-            "initial_backoff_seconds": 1,
-        },
-    )
-    box = stack.api(
-        server,
-        "POST",
-        "/api/v1/connectors/",
-        {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
-    )
-    for destination in (hook, box):
-        stack.api(
-            server,
-            "POST",
-            "/api/v1/pipelines/",
-            {
-                "name": f"To {destination['name']}",
-                "source": source["id"],
-                "destination": destination["id"],
-                "mappings": [],
-            },
-        )
     return source, box
 
 

@@ -168,43 +168,7 @@ def measure(label: str, database_url: str | None) -> Result:
     try:
         server = stack.web(workers=1, threads=4)
         cluster = stack.workers(workers=1)
-        source = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
-        )
-        hook = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {
-                "name": "Receiver",
-                "kind": "http_destination",
-                "schema": {"fields": FIELDS},
-                "url": receiver.url,
-                "method": "POST",
-                "batch_size": DESTINATION_BATCH,
-            },
-        )
-        box = stack.api(
-            server,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
-        )
-        for destination in (hook, box):
-            stack.api(
-                server,
-                "POST",
-                "/api/v1/pipelines/",
-                {
-                    "name": f"To {destination['name']}",
-                    "source": source["id"],
-                    "destination": destination["id"],
-                    "mappings": [],
-                },
-            )
+        source, _, _ = stack.fan_out(server, FIELDS, receiver.url, batch_size=DESTINATION_BATCH)
         url = f"{server.url}/api/v1/ingest/{source['slug']}/"
         # Warm-up: every code path once, so that its imports are in the idle baseline.
         ingest(url, source["token"], make_body(-100, 100, 100_000))

@@ -330,43 +330,9 @@ class Scaling:
         self.stack.close()
 
     def configure(self, web) -> None:
-        api = self.stack.api
-        self.source = api(
-            web,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Orders", "kind": "ingest_endpoint", "schema": {"fields": FIELDS}},
+        self.source, _, _ = self.stack.fan_out(
+            web, FIELDS, self.receiver.url, batch_size=RECORDS_PER_REQUEST
         )
-        box = api(
-            web,
-            "POST",
-            "/api/v1/connectors/",
-            {"name": "Outbox", "kind": "mailbox", "schema": {"fields": FIELDS}},
-        )
-        hook = api(
-            web,
-            "POST",
-            "/api/v1/connectors/",
-            {
-                "name": "Receiver",
-                "kind": "http_destination",
-                "schema": {"fields": FIELDS},
-                "url": self.receiver.url,
-                "method": "POST",
-                "batch_size": RECORDS_PER_REQUEST,
-            },
-        )
-        for destination in (box, hook):
-            api(
-                web,
-                "POST",
-                "/api/v1/pipelines/",
-                {
-                    "name": f"To {destination['name']}",
-                    "source": self.source["id"],
-                    "destination": destination["id"],
-                },
-            )
 
     def post(self, web, seconds: float, connections: int) -> dict:
         url = f"{web.url}/api/v1/ingest/{self.source['slug']}/"

@@ -128,6 +128,49 @@ class Stack:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:2000]}")
         return response.json()
 
+    def fan_out(
+        self, server: WebServer, fields: list[dict], receiver_url: str, **destination
+    ) -> tuple[dict, dict, dict]:
+        """An ingest endpoint fanned out by two pipelines to an HTTP destination at
+        `receiver_url` (with the `destination` options) and to a mailbox, configured through
+        the API as an operator would: (source, destination, mailbox)."""
+        schema = {"fields": fields}
+        connectors = "/api/v1/connectors/"
+        source = self.api(
+            server,
+            "POST",
+            connectors,
+            {"name": "Orders", "kind": "ingest_endpoint", "schema": schema},
+        )
+        hook = self.api(
+            server,
+            "POST",
+            connectors,
+            {
+                "name": "Receiver",
+                "kind": "http_destination",
+                "schema": schema,
+                "url": receiver_url,
+                "method": "POST",
+                **destination,
+            },
+        )
+        box = self.api(
+            server, "POST", connectors, {"name": "Outbox", "kind": "mailbox", "schema": schema}
+        )
+        for target in (hook, box):
+            self.api(
+                server,
+                "POST",
+                "/api/v1/pipelines/",
+                {
+                    "name": f"To {target['name']}",
+                    "source": source["id"],
+                    "destination": target["id"],
+                },
+            )
+        return source, hook, box
+
     def logs(self) -> str:
         return "\n".join(process.log() for process in self.processes)
 
