@@ -38,7 +38,10 @@ ENDPOINT_COLUMNS = Connector.objects.select_related("schema").only(
 )
 
 # Every request looks its endpoint up: compiled to SQL once (connectors/prepared.py).
-FIND_ENDPOINT = PreparedQuery(lambda slug, kind: ENDPOINT_COLUMNS.filter(slug=slug, kind=kind))
+# Its instances are shared (reused while the row is unchanged): read them, never change them.
+FIND_ENDPOINT = PreparedQuery(
+    lambda slug, kind: ENDPOINT_COLUMNS.filter(slug=slug, kind=kind), reuse=True
+)
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -74,13 +77,17 @@ class SenderAuthentication(BearerTokenAuthentication):
         return (None, self.find(request))
 
     def authenticate_header(self, request):
-        connector = request.auth
-        scheme = connector.verification.get("scheme", "token") if connector else "token"
-        if scheme == "token":
-            return 'Bearer realm="api"'
-        if scheme == "basic":
-            return 'Basic realm="api", charset="UTF-8"'
-        return f'Signature realm="api", scheme="{scheme}"'
+        return sender_authenticate_header(request.auth)
+
+
+def sender_authenticate_header(connector: Connector | None) -> str:
+    """The WWW-Authenticate of an ingest endpoint's 401: how its sender proves itself."""
+    scheme = connector.verification.get("scheme", "token") if connector else "token"
+    if scheme == "token":
+        return 'Bearer realm="api"'
+    if scheme == "basic":
+        return 'Basic realm="api", charset="UTF-8"'
+    return f'Signature realm="api", scheme="{scheme}"'
 
 
 class EndpointOrStaffAuthentication(BearerTokenAuthentication):

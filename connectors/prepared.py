@@ -28,10 +28,19 @@ class PreparedQuery:
     else about the queryset is fixed when it is first compiled.
     """
 
-    def __init__(self, build: Callable[..., Any], *, using: str = "default") -> None:
+    def __init__(
+        self, build: Callable[..., Any], *, using: str = "default", reuse: bool = False
+    ) -> None:
         self.build = build
         self.using = using
         self._compiled: dict[Any, tuple] = {}
+        # reuse=True: when a call's rows equal the previous call's for the same values, the
+        # instances built then are copied instead of built again. The query still runs every
+        # time, so nothing is ever stale; only building the instances is saved. Each call gets
+        # copies (deferred fields load on the copy, never into the shared instances), but the
+        # copies share mutable values (a JSON field's dict): read them, never change them.
+        self.reuse = reuse
+        self._last: dict[Any, tuple[list, list]] = {}
 
     def __call__(self, *values: Any) -> list:
         connection = connections[self.using]
@@ -39,7 +48,7 @@ class PreparedQuery:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = self._compile(values)
-        compiler, sql, params, positions, converters, init_list, start, end, populators = compiled
+        _, sql, params, positions, *_ = compiled
         params = list(params)
         for position, index in positions:
             # Plain values: a TextChoices member is a str subclass some drivers refuse.
@@ -48,6 +57,20 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        if self.reuse:
+            last_key = (connection.alias, connection.vendor, values)
+            last = self._last.get(last_key)
+            if last is not None and last[0] == rows:
+                return [fresh_copy(obj) for obj in last[1]]
+            objects = self._build(compiled, rows)
+            if len(self._last) > 1000:  # bounded however many endpoints are looked up
+                self._last.clear()
+            self._last[last_key] = (rows, objects)
+            return [fresh_copy(obj) for obj in objects]
+        return self._build(compiled, rows)
+
+    def _build(self, compiled: tuple, rows: list) -> list:
+        compiler, _, _, _, converters, init_list, start, end, populators = compiled
         if converters:
             rows = compiler.apply_converters(rows, converters)
         model = compiler.klass_info["model"]
@@ -91,6 +114,24 @@ class PreparedQuery:
             end,
             populators,
         )
+
+
+def fresh_copy(obj: Any, copies: dict | None = None) -> Any:
+    """A copy of a model instance and of the related instances loaded with it (a one-to-one's
+    reverse side points back: copied once): what is loaded or cached later on the copy stays
+    with the copy."""
+    copies = {} if copies is None else copies
+    if id(obj) in copies:
+        return copies[id(obj)]
+    copy = copies[id(obj)] = object.__new__(type(obj))
+    copy.__dict__ = obj.__dict__.copy()
+    state = copy._state = object.__new__(type(obj._state))
+    state.__dict__ = obj._state.__dict__.copy()
+    state.fields_cache = {
+        name: None if related is None else fresh_copy(related, copies)
+        for name, related in obj._state.fields_cache.items()
+    }
+    return copy
 
 
 class PreparedInsert:

@@ -44,16 +44,20 @@ class ConnectorRateThrottle(BaseThrottle):
     retry_after: float | None = None
 
     def allow_request(self, request, view) -> bool:
-        connector = request.auth
-        rate = connector.throttle_rate or api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        wait = self.wait_for(request.auth)
+        self.retry_after = wait or None
+        return not wait
+
+    @classmethod
+    def wait_for(cls, connector) -> float:
+        """Take one request of `connector`'s rate: 0.0 if it may pass, else the seconds to wait."""
+        rate = connector.throttle_rate or api_settings.DEFAULT_THROTTLE_RATES[cls.scope]
         count, period = parse_rate(rate)
         interval = period / count
         # How far ahead of now the next due time may run: N - 1 intervals make a burst of N.
         slack = period - interval
-        key = f"throttle:{self.scope}:{connector.pk}"
-        wait = throttle_state().step(key, time.time(), interval, slack)
-        self.retry_after = wait or None
-        return not wait
+        key = f"throttle:{cls.scope}:{connector.pk}"
+        return throttle_state().step(key, time.time(), interval, slack)
 
     def wait(self) -> float | None:
         return self.retry_after

@@ -30,7 +30,8 @@ from mailbox.models import ConsumerCursor, MailboxRecord, backlog
 from mailbox.views import DEFAULT_CONSUMER
 from pipelines.delivery.models import Delivery
 from pipelines.ingest.models import VerificationFailure
-from pipelines.ingest.views import IngestView, accept_batch, previous_secret_used_at
+from pipelines.ingest.receive import accept_batch, previous_secret_used_at
+from pipelines.ingest.views import IngestView
 from pipelines.pull.sample import request_sample
 from pipelines.runs.models import Run
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from connectors import examples
 from connectors.http import mask_headers
 from connectors.models import Connector, Schema
-from pipelines.ingest.views import accept_batch
+from pipelines.ingest.receive import accept_batch
 from pipelines.mapping.models import Pipeline
 
 SLUGS = ("demo-orders", "demo-clean-orders", "demo-echo")

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from connectors.models import Connector
 from connectors.verification import REGISTRY as VERIFICATION_SCHEMES
 from mailbox.views import DEFAULT_CONSUMER, DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_SECONDS
-from pipelines.ingest.views import MAX_ERRORS_IN_RESPONSE
+from pipelines.ingest.receive import MAX_ERRORS_IN_RESPONSE
 
 OPENAPI_VERSION = "3.1.0"
 RECORD = {"$ref": "#/components/schemas/Record"}

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from connectors.api_tokens import ApiToken
 from connectors.audit import AuditEntry, purge_old_entries
 from pipelines.delivery.models import Delivery
-from pipelines.ingest.views import accept_batch
+from pipelines.ingest.receive import accept_batch
 from pipelines.runs.models import RecordError, Run
 from tests.helpers import make_connector, make_pipeline
 

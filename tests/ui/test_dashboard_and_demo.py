@@ -9,7 +9,7 @@ from django.test import Client
 from connectors.models import Connector, Schema
 from pipelines import demo
 from pipelines.delivery.models import Delivery
-from pipelines.ingest.views import accept_batch
+from pipelines.ingest.receive import accept_batch
 from pipelines.mapping.models import Pipeline
 
 

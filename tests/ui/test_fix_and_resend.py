@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.ingest.views import accept_batch
+from pipelines.ingest.receive import accept_batch
 from pipelines.runs.models import RecordError, Run
 from tests.helpers import make_connector, make_pipeline
 

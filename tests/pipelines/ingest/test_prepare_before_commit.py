@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from mailbox.models import MailboxRecord
-from pipelines.ingest import views as ingest
+from pipelines.ingest import receive as ingest
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.batches import prepare, prepare_all, store_all
 from pipelines.runs.models import RecordError, Run, RunStat

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from connectors.verification import REGISTRY, clean_verification, sign_example
 from pipelines.ingest.models import VerificationFailure
-from pipelines.ingest.views import previous_secret_used_at
+from pipelines.ingest.receive import previous_secret_used_at
 from pipelines.runs.models import IdempotencyKey, Run
 from tests.helpers import VERIFICATION_SETTINGS, make_connector
 
