@@ -75,7 +75,11 @@ class Run(Counters, models.Model):
         PARTIAL = "partial", "Partially accepted"
         FAILED = "failed"
 
-    source = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: run_source_recent (source, -id) leads with it. One b-tree fewer
+    # to write on every run (every ingest request).
+    source = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     received = models.PositiveIntegerField(default=0)
@@ -143,7 +147,8 @@ class Run(Counters, models.Model):
 class RunStat(Counters, models.Model):
     """Per-pipeline counts of one run (a source fans out to several pipelines)."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="stats")
+    # No index of its own: the one_stat_per_pipeline constraint's index leads with it.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="stats", db_index=False)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="run_stats")
     accepted = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
@@ -192,7 +197,10 @@ class RecordError(models.Model):
 class IdempotencyKey(models.Model):
     """The first response to an ingest request, replayed for repeats of the same key."""
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the one_idempotency_key constraint's index leads with it.
+    connector = models.ForeignKey(
+        Connector, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     body_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(default=202)
