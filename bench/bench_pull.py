@@ -511,9 +511,11 @@ def report(
             "- **Ours**: an `http_source` pulled into a mailbox through a pipeline "
             "(`pipelines.pull.runs.pull`, what a worker runs): every page validated against the "
             "source schema, mapped (10 fields, a rename and a transform), stored, one "
-            "transaction per page, on a fresh migrated database; the records stored are "
-            "counted. Timed from the run's start to its end, in a worker process already "
-            "running (a worker serves many runs, so no process start is counted).",
+            "transaction per page (on SQLite written in a thread of the run, on its own "
+            "connection, while the next page is validated and mapped), on a fresh migrated "
+            "database; the records stored are counted. Timed from the run's start to its "
+            "end, in a worker process already running (a worker serves many runs, so no "
+            "process start is counted).",
             "",
             f"| path | {cells([f'records/s, {label}' for label in labels])} | "
             f"{cells([f'vs. peer, {label}' for label in labels])} | target |",

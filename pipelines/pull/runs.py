@@ -1,5 +1,6 @@
 """A pull run: each page validated and sent through every enabled pipeline of the source in
 its own transaction (memory stays bounded however long the read), under the source's lock.
+Page N + 1 is fetched (reading.py) and prepared while page N is written (writing.py).
 
 The incremental cursor moves only once every page is committed, so a crash re-reads rather
 than skips.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +30,10 @@ from pipelines.pull.pagination import (
     PullError,
 )
 from pipelines.pull.reading import RetryPolicy, read_ahead, read_pages
+from pipelines.pull.writing import UNCOMMITTED_AT_MOST, can_write_behind, written_behind
 from pipelines.runs.batches import (
+    PreparedBatch,
+    Rejected,
     check_records,
     delivered_at_once,
     keep_rejected,
@@ -149,8 +155,21 @@ def close_run(run: Run, *, error: str = "", detail: dict) -> None:
         locked.finish(error=error)
 
 
+@dataclass
+class PreparedPage:
+    """A page validated, mapped and encoded, waiting for its transaction."""
+
+    number: int
+    records: list  # as received: the run's counts and the cursor
+    accepted: int
+    rejected: list[Rejected]
+    new_keys: list[SeenKey]
+    batches: list[PreparedBatch]
+
+
 class RunReader:
-    """The pages of one run, each committed with its records before the next is read."""
+    """The pages of one run, each committed with its records in a transaction of its own, in
+    order; the next is read while this one is prepared."""
 
     def __init__(self, connector: Connector, run: Run, redactor: Redactor | None = None):
         self.connector = connector
@@ -161,25 +180,39 @@ class RunReader:
         self.lease = lease_seconds(connector)
         self.renewed_at = time.monotonic()
         self.pages = self.received = self.duplicates = 0
+        # Records validated so far (`received` counts the committed ones): the next index.
+        self.handed_over = 0
+        self.recent_keys: deque[set[str]] = deque(maxlen=UNCOMMITTED_AT_MOST)
         self.cursor_before = (connector.state or {}).get("cursor")
         self.highest: Any = None
 
     def read(self) -> None:
-        # The next page is fetched while this one is stored.
-        for page in read_ahead(read_pages(self.connector, redactor=self.redactor)):
-            if page.records:
-                self.store(page)
+        # The next page is fetched while this one is prepared and the one before is written.
+        with written_behind(self.write, behind=can_write_behind()) as write:
+            for page in read_ahead(read_pages(self.connector, redactor=self.redactor)):
+                if page.records:
+                    write(self.prepare(page))
 
-    def store(self, page: Page) -> None:
-        good, indices, bad = check_records(self.validator, page.records, self.received)
+    def prepare(self, page: Page) -> PreparedPage:
+        """Validate, drop records seen before, map and encode: everything but the writes."""
+        good, indices, bad = check_records(self.validator, page.records, self.handed_over)
         new_keys: list[SeenKey] = []
         if self.connector.primary_key and good:
-            # Read before the transaction: a source has one run at a time (its PullLock).
             good, indices, new_keys = self.drop_seen(good, indices)
-        # Mapped and encoded before the transaction too, which then only writes.
-        prepared = prepare_all(self.connector.pk, good, indices, self.pipelines)
+        self.handed_over += len(page.records)
+        return PreparedPage(
+            page.number,
+            page.records,
+            len(good),
+            bad,
+            new_keys,
+            prepare_all(self.connector.pk, good, indices, self.pipelines),
+        )
+
+    def write(self, page: PreparedPage) -> None:
+        """One page's transaction; maybe in the write-behind thread (writing.py)."""
         with transaction.atomic():
-            SeenKey.objects.bulk_create(new_keys, batch_size=500)
+            SeenKey.objects.bulk_create(page.new_keys, batch_size=500)
             # Renewed when a quarter of the lease is used, not on every page: one query less per page.
             if time.monotonic() - self.renewed_at > self.lease / 4:
                 if not PullLock.renew(self.run, self.lease):
@@ -188,16 +221,17 @@ class RunReader:
                         page=page.number,
                     )
                 self.renewed_at = time.monotonic()
-            keep_rejected(self.run, bad)
+            keep_rejected(self.run, page.rejected)
             Run.add(
                 {"id": self.run.pk},
                 pages=1,
                 received=len(page.records),
-                accepted=len(good),
-                rejected=len(bad),
-                delivered=delivered_at_once(prepared),
+                accepted=page.accepted,
+                rejected=len(page.rejected),
+                delivered=delivered_at_once(page.batches),
             )
-            store_all(self.run, prepared)
+            store_all(self.run, page.batches)
+        # Counted once committed: a failed run reports the pages it kept.
         self.pages += 1
         self.received += len(page.records)
         if self.connector.cursor_field:
@@ -215,6 +249,9 @@ class RunReader:
                 connector=self.connector, key_hash__in=[k for k in keys if k]
             ).values_list("key_hash", flat=True)
         )
+        # Keys of pages handed over but perhaps not committed yet are not in the table.
+        for recent in self.recent_keys:
+            seen.update(key for key in keys if key in recent)
         kept, kept_indices, new = [], [], []
         for record, index, key in zip(records, indices, keys, strict=True):
             if key and key in seen:
@@ -225,6 +262,7 @@ class RunReader:
                 new.append(SeenKey(connector=self.connector, key_hash=key))
             kept.append(record)
             kept_indices.append(index)
+        self.recent_keys.append({key.key_hash for key in new})
         return kept, kept_indices, new
 
     def seen_key(self, record: dict) -> str | None:
