@@ -6,9 +6,10 @@ request in the period (at the default 6000/min, thousands of timestamps read and
 on each request). A burst of up to N requests passes at once, then one every period / N,
 which is what "N per period" means to a sender; Retry-After says exactly when.
 
-Where the due times live: with Redis, in the shared cache; without it, in a memory-mapped
-file beside the database (`THROTTLE_STATE_FILE`, see `connectors.rate_slots`), which every
-process on the machine shares at a fraction of a file cache write's cost.
+Where the due times live: with Redis, in Redis, each step one script run there
+(`connectors.rate_redis`); without it, in a memory-mapped file beside the database
+(`THROTTLE_STATE_FILE`, see `connectors.rate_slots`), which every process on the machine
+shares at a fraction of a file cache write's cost. Both are exact across processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from connectors.rate_redis import RedisDueTimes
 from connectors.rate_slots import SharedSlots
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,7 +66,7 @@ class ConnectorRateThrottle(BaseThrottle):
 
 
 class CachedDueTimes:
-    """The due times in the shared cache (Redis), with the same `step` as `SharedSlots`."""
+    """The due times in Django's cache, with the same `step` as `SharedSlots`."""
 
     def step(self, key: str, now: float, interval: float, slack: float) -> float:
         due = max(cache.get(key, now), now)
@@ -77,17 +79,24 @@ class CachedDueTimes:
 
 
 CACHED_DUE_TIMES = CachedDueTimes()
-_slots: dict[str, SharedSlots] = {}
+_states: dict[str, SharedSlots | RedisDueTimes] = {}
 
 
-def throttle_state() -> SharedSlots | CachedDueTimes:
-    """The memory-mapped state file when settings name one (no Redis), else the cache."""
+def throttle_state() -> SharedSlots | RedisDueTimes | CachedDueTimes:
+    """Redis when settings name one for the throttle (THROTTLE_REDIS_URL), the memory-mapped
+    state file when they name that (no Redis), else the cache (tests, a CACHE_URL of one's
+    own)."""
+    url = getattr(settings, "THROTTLE_REDIS_URL", "")
     path = getattr(settings, "THROTTLE_STATE_FILE", "")
+    if url:
+        if url not in _states:
+            _states[url] = RedisDueTimes(url)
+        return _states[url]
     if not path:
         return CACHED_DUE_TIMES
-    if path not in _slots:
-        _slots[path] = SharedSlots(path)
-    return _slots[path]
+    if path not in _states:
+        _states[path] = SharedSlots(path)
+    return _states[path]
 
 
 class IngestRateThrottle(ConnectorRateThrottle):

@@ -260,6 +260,9 @@ elif REDIS_URL:
             "KEY_PREFIX": "superconnector-cache",
         }
     }
+    # Rate limits: one script per request in Redis itself, exact across hosts
+    # (connectors/rate_redis.py).
+    THROTTLE_REDIS_URL = REDIS_URL
 else:
     _database = DATABASES["default"]
     _beside = (

@@ -51,10 +51,10 @@ class IngestLaneMiddleware:
         match = INGEST_PATH.fullmatch(request.path_info)
         if match is None:
             return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS, which CommonMiddleware checks on the other path
         found = FIND_ENDPOINT(match[1], Connector.Kind.INGEST_ENDPOINT)
         if not found:
             return self.get_response(request)
-        request.get_host()  # ALLOWED_HOSTS, which CommonMiddleware checks on the other path
         connector = found[0]
         try:
             response = receive(request, connector)
