@@ -260,9 +260,6 @@ elif REDIS_URL:
             "KEY_PREFIX": "superconnector-cache",
         }
     }
-    # Rate limits: one script per request in Redis itself, exact across hosts
-    # (connectors/rate_redis.py).
-    THROTTLE_REDIS_URL = REDIS_URL
 else:
     _database = DATABASES["default"]
     _beside = (
@@ -279,6 +276,12 @@ else:
     # Rate limits are checked on every ingest and mailbox request: their state lives in one
     # memory-mapped file rather than a file per write (connectors/rate_slots.py).
     THROTTLE_STATE_FILE = f"{_beside}.throttle"
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and isinstance(
+    CACHES["default"]["LOCATION"], str
+):
+    # With a Redis cache, rate limits live in that Redis as one script per request: exact
+    # across hosts, one round trip (connectors/rate_redis.py).
+    THROTTLE_REDIS_URL = CACHES["default"]["LOCATION"]
 
 # --- Email (alert channels) -------------------------------------------------------
 # EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) or the EMAIL_HOST family;

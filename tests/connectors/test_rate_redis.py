@@ -1,15 +1,20 @@
 """The throttle's state in Redis: one script per step, exact across processes.
 
-These need a Redis server: they are defined in the PostgreSQL + Redis pass of the suite
-(`make test-postgres`, which `.ci/run` runs with REDIS_URL set), not in the SQLite pass.
+Which state production settings choose runs in every pass. The rest needs a Redis server: it
+is defined in the PostgreSQL + Redis pass of the suite (`make test-postgres`, which `.ci/run`
+runs with REDIS_URL set), not in the SQLite pass.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings as django_settings
 
 from connectors.rate_redis import RedisDueTimes
 from tests.crash.processes import private_redis_url, xdist_index
@@ -24,6 +29,54 @@ def take(url: str, go, passed) -> None:
     mine = sum(state.step("busy", NOW, 1.0, 1999.0) == 0.0 for _ in range(2000))
     with passed.get_lock():
         passed.value += mine
+
+
+def throttle_settings(**env: str) -> dict:
+    """THROTTLE_REDIS_URL and THROTTLE_STATE_FILE as production settings make them from `env`."""
+    keep = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CACHE_URL")}
+    keep = {k: v for k, v in keep.items() if not k.startswith(("PYTEST_", "DJANGO_", "TESTING"))}
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps("
+        "[getattr(s, 'THROTTLE_REDIS_URL', None), getattr(s, 'THROTTLE_STATE_FILE', None)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            **keep,
+            "DJANGO_SETTINGS_MODULE": "osmosproject.settings",
+            "DEBUG": "False",
+            "TESTING": "False",
+            "SECRET_KEY": "k" * 50,
+            "DATABASE_URL": f"sqlite:///{django_settings.BASE_DIR}/unused.sqlite3",
+            **env,
+        },
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    redis_url, state_file = json.loads(out.splitlines()[-1])
+    return {"redis": redis_url, "file": state_file}
+
+
+@pytest.mark.parametrize(
+    ("env", "redis", "file"),
+    [
+        ({"REDIS_URL": "redis://queue.internal:6379/0"}, "redis://queue.internal:6379/0", False),
+        (
+            {"REDIS_URL": "redis://q:6379/0", "CACHE_URL": "redis://c:6379/1"},
+            "redis://c:6379/1",
+            False,
+        ),
+        ({"CACHE_URL": "dummycache://"}, None, False),
+        ({}, None, True),
+    ],
+    ids=["redis", "a-redis-cache", "another-cache", "neither"],
+)
+def test_rate_limits_live_in_the_redis_of_the_cache(env, redis, file):
+    chosen = throttle_settings(**env)
+    assert chosen["redis"] == redis
+    assert bool(chosen["file"]) is file
 
 
 if REDIS_URL:
