@@ -38,7 +38,8 @@ ENDPOINT_COLUMNS = Connector.objects.select_related("schema").only(
 )
 
 # Every request looks its endpoint up: compiled to SQL once (connectors/prepared.py).
-# Its instances are shared (reused while the row is unchanged): read them, never change them.
+# Each call gets copies of an instance built once while the row is unchanged: attributes may
+# be set on them, but values they share (the verification dict) must not be changed in place.
 FIND_ENDPOINT = PreparedQuery(
     lambda slug, kind: ENDPOINT_COLUMNS.filter(slug=slug, kind=kind), reuse=True
 )

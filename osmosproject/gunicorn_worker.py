@@ -39,6 +39,7 @@ import re
 import socket
 import sys
 import time
+from importlib import import_module
 
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import _DEFER, ThreadWorker
@@ -118,9 +119,10 @@ def warm_django() -> None:
     frozen with the rest of startup instead of loaded by the first requests."""
     apps = sys.modules.get("django.apps")
     if apps is not None and apps.apps.ready:
-        from django.urls import get_resolver
+        from django.conf import settings
 
-        assert get_resolver().url_patterns
+        # The URL conf includes every app's, which import their views.
+        import_module(settings.ROOT_URLCONF)
 
 
 def resident_bytes() -> int:

@@ -32,7 +32,7 @@ from pipelines.runs.outputs import Output, output_for
 logger = logging.getLogger("pipelines.runs")
 
 # Every batch looks up its source's pipelines: compiled to SQL once (connectors/prepared.py).
-# Read-only instances, reused while their rows are unchanged.
+# Each call gets copies of instances built once while their rows are unchanged.
 ENABLED_PIPELINES = PreparedQuery(
     lambda source_id: Pipeline.objects.enabled_for(source_id), reuse=True
 )
@@ -61,10 +61,9 @@ class PreparedBatch:
         """
         pipeline = self.pipeline
         if self.broken_reason != pipeline.broken_reason:
-            # Only when it changes: marked when it breaks, cleared when it works again. The
-            # instance is left as it was read: lookups share it between requests
-            # (ENABLED_PIPELINES reuses instances), and this transaction may yet roll back.
+            # Only when it changes: marked when it breaks, cleared when it works again.
             Pipeline.objects.filter(pk=pipeline.pk).update(broken_reason=self.broken_reason)
+            pipeline.broken_reason = self.broken_reason
         RecordError.objects.bulk_create(
             [
                 RecordError(run=run, pipeline=pipeline, index=index, record=record, errors=errors)
