@@ -7,14 +7,33 @@ workers), requests queue behind those sleeps and latency jumps to tens of ms. He
 `atomic` block first takes an exclusive `flock` on a file beside the database: the kernel
 wakes the next writer the moment the lock is released, so writers queue without sleeping.
 Single statements in autocommit mode still use SQLite's own lock and busy timeout.
+
+Its cursors also remember how each statement's placeholders were rewritten.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 
 from django.db.backends.sqlite3 import base
+
+
+@functools.lru_cache(maxsize=1024)
+def qmark_style(query: str) -> str:
+    return base.SQLiteCursorWrapper.convert_query(None, query)
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django writes `%s` placeholders and rewrites them to SQLite's `?` with a regex on every
+    execution: 45 µs for a 100-row INSERT, 6 times per ingest request. The statements are
+    the same few strings over and over, so each is rewritten once."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return qmark_style(query)
+        return super().convert_query(query, param_names=param_names)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -23,6 +42,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _write_lock_fd: int | None = None
     _write_lock_pid = 0
     _write_locked = False
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def _start_transaction_under_autocommit(self):
         self._acquire_write_lock()
