@@ -185,8 +185,7 @@ def post_many(
 
 def measure(url: str | None) -> dict:
     """Every batch size on one database: its rows of figures, one sender's latencies, the count."""
-    # PostgreSQL is measured as deployed, with Redis for the throttle's cache; SQLite alone.
-    stack = Stack(database_url=url, redis_url=None if url else "").setup()
+    stack = Stack(database_url=url).setup()
     try:
         server = stack.web(workers=2, threads=4)
         source = stack.api(

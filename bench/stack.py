@@ -44,6 +44,8 @@ class Stack:
 
     `database_url` None: an SQLite file in a temporary directory. A PostgreSQL URL: a new
     database on that server (created here, dropped by `close`), never the one named.
+    `redis_url` None: REDIS_URL beside PostgreSQL, none beside SQLite, each measured as it
+    is deployed (an SQLite install is one box: the ORM broker, throttle state in a file).
     """
 
     def __init__(self, database_url: str | None = None, redis_url: str | None = None):
@@ -54,7 +56,8 @@ class Stack:
             self.db_url = self._create_pg_database(database_url)
         else:
             self.db_url = f"sqlite:///{self.dir / 'bench.sqlite3'}"
-        redis_url = os.environ.get("REDIS_URL", "") if redis_url is None else redis_url
+        if redis_url is None:
+            redis_url = os.environ.get("REDIS_URL", "") if database_url else ""
         self.redis_url = private_redis_url(redis_url, BENCH_REDIS_DB)
         if self.redis_url:
             import redis
