@@ -12,6 +12,7 @@ class PipelinesConfig(AppConfig):
         import pipelines.delivery.outputs
         import pipelines.pull.schedules  # noqa: F401  (connects the Connector signals)
         from connectors import schema_guards
+        from osmosproject.qcluster_worker import freeze_startup_objects
         from pipelines.delivery.tasks import sweep_when_a_worker_starts
         from pipelines.mapping.audit import register_pipelines
         from pipelines.mapping.schema_changes import schema_change_problems
@@ -25,3 +26,4 @@ class PipelinesConfig(AppConfig):
             ensure_schedules_after_migrate, sender=self, dispatch_uid="pipelines.schedules"
         )
         post_spawn.connect(sweep_when_a_worker_starts, dispatch_uid="pipelines.sweep_on_start")
+        post_spawn.connect(freeze_startup_objects, dispatch_uid="pipelines.freeze_on_start")
