@@ -12,10 +12,10 @@ class PipelinesConfig(AppConfig):
         import pipelines.delivery.outputs
         import pipelines.pull.schedules  # noqa: F401  (connects the Connector signals)
         from connectors import schema_guards
-        from osmosproject.qcluster_worker import freeze_startup_objects
         from pipelines.delivery.tasks import sweep_when_a_worker_starts
         from pipelines.mapping.audit import register_pipelines
         from pipelines.mapping.schema_changes import schema_change_problems
+        from pipelines.qcluster_worker import freeze_startup_objects
         from pipelines.schedules import ensure_schedules_after_migrate
 
         # A schema edit that would break a pipeline is refused wherever it is made.

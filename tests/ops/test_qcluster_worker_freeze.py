@@ -9,7 +9,7 @@ import pytest
 from django_q.conf import Conf
 from django_q.signals import post_spawn
 
-from osmosproject.qcluster_worker import TASK_MODULES, freeze_startup_objects
+from pipelines.qcluster_worker import TASK_MODULES, freeze_startup_objects
 
 
 @pytest.fixture
