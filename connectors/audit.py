@@ -304,7 +304,13 @@ def connector_snapshot(connector) -> Snapshot:
     ):
         shown.pop(runtime, None)
     digests = {}
-    for name in ("auth", "verification", "signing_secret", "previous_signing_secret"):
+    for name in (
+        "auth",
+        "secret_variables",
+        "verification",
+        "signing_secret",
+        "previous_signing_secret",
+    ):
         value = getattr(connector, name)
         digests[name] = digest(value)
         if name in ("signing_secret", "previous_signing_secret") and connector.is_destination:

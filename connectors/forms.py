@@ -16,6 +16,7 @@ from connectors.auth import AUTH_TYPES, SECRET_KEYS
 from connectors.jsontext import MAX_JSON_DEPTH, first_too_deep, nesting_exceeds
 from connectors.kinds import PAGINATION_DEFAULTS, REGISTRY
 from connectors.models import Connector
+from connectors.secret_variables import usable as usable_secret_variables
 from connectors.serializers import ConnectorSerializer, HeaderSerializer, SchemaSerializer
 from connectors.verification_form import (
     KEEP_SECRET_HELP,
@@ -55,6 +56,8 @@ ERROR_FIELDS = {
     "schedule": "schedule_every_minutes",
     "variables": "variables_json",
 }
+# Blank rows of the secret variables editor, below the stored ones.
+SECRET_VARIABLE_BLANK_ROWS = 2
 
 
 class ConnectorForm(VerificationFields):
@@ -247,6 +250,8 @@ class ConnectorForm(VerificationFields):
         if "method" in self.fields:
             methods = self.kind.methods
             self.fields["method"].choices = [(m, m) for m in methods]
+        if "headers_json" in self.fields:
+            self.add_secret_variable_rows()
         if instance is not None:
             self.mark_stored_secrets(instance)
         self.row_errors: dict[str, dict[int, list[str]]] = {"schema": {}, "headers": {}}
@@ -260,6 +265,55 @@ class ConnectorForm(VerificationFields):
         self.mark_stored_verification_secrets(instance)
         if "signing_secret" in self.fields and not instance.signing_secret:
             self.fields["signing_secret"].help_text = "Signs each request (Standard Webhooks)."
+
+    def stored_secret_variables(self) -> dict[str, str]:
+        return usable_secret_variables(self.instance.secret_variables if self.instance else {})
+
+    def add_secret_variable_rows(self) -> None:
+        """A name and a password input per secret variable: the stored ones, then blank rows.
+        A stored value never reaches the browser; a blank value keeps it."""
+        stored = list(self.stored_secret_variables())
+        posted = [
+            int(key.rpartition("_")[2])
+            for key in self.data
+            if key.startswith("secret_variable_name_") and key.rpartition("_")[2].isdigit()
+        ]
+        count = max(posted) + 1 if posted else len(stored) + SECRET_VARIABLE_BLANK_ROWS
+        self.secret_variable_count = min(count, 100)
+        for i in range(self.secret_variable_count):
+            self.fields[f"secret_variable_name_{i}"] = optional(
+                forms.CharField(
+                    label=f"Secret variable {i + 1} name",
+                    max_length=200,
+                    initial=stored[i] if i < len(stored) else "",
+                )
+            )
+            self.fields[f"secret_variable_value_{i}"] = optional(
+                forms.CharField(
+                    label=f"Secret variable {i + 1} value",
+                    widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+                    strip=False,
+                )
+            )
+
+    def secret_variable_rows(self):
+        stored = self.stored_secret_variables()
+        rows = []
+        for i in range(getattr(self, "secret_variable_count", 0)):
+            name = self[f"secret_variable_name_{i}"]
+            rows.append((name, self[f"secret_variable_value_{i}"], name.value() in stored))
+        return rows
+
+    def secret_variables_document(self, data: dict) -> dict:
+        stored = self.stored_secret_variables()
+        document = {}
+        for i in range(self.secret_variable_count):
+            name = (data.get(f"secret_variable_name_{i}") or "").strip()
+            if not name:
+                continue  # a row whose name was cleared: that variable is removed
+            value = data.get(f"secret_variable_value_{i}") or ""
+            document[name] = value or (secrets.MASK if name in stored else "")
+        return document
 
     @property
     def schema_row_errors(self) -> str:
@@ -329,6 +383,7 @@ class ConnectorForm(VerificationFields):
         if "headers_json" in self.fields:
             payload["headers"] = data.get("headers_json") or []
             payload["variables"] = data.get("variables_json") or {}
+            payload["secret_variables"] = self.secret_variables_document(data)
             payload["auth"] = self.auth_document(data)
             if not data.get("signing_secret") and self.instance and self.instance.signing_secret:
                 payload["signing_secret"] = secrets.MASK
@@ -474,7 +529,14 @@ def initial_from(connector: Connector) -> dict:
         field.name: getattr(connector, field.name)
         for field in Connector._meta.concrete_fields
         if field.name
-        not in ("auth", "signing_secret", "previous_signing_secret", "verification", "schema")
+        not in (
+            "auth",
+            "secret_variables",
+            "signing_secret",
+            "previous_signing_secret",
+            "verification",
+            "schema",
+        )
     }
     initial["schema_json"] = json.dumps(SchemaSerializer(connector.schema).data)
     initial["headers_json"] = json.dumps(

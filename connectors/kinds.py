@@ -12,6 +12,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from croniter import croniter
 
+from connectors.secret_variables import redaction_forms, usable
 from connectors.templating import TemplateError, compile_template, is_template
 from connectors.throttling import is_valid_rate
 from connectors.verification import InvalidVerification, clean_verification
@@ -120,6 +121,20 @@ class HttpKind(ConnectorKind):
             template = compile_template(url)
         except TemplateError as exc:
             return f"The URL template is invalid: {exc}"
+        unknown = template.variables - self.url_variables(connector, field_names)
+        if unknown:
+            return f"The URL uses {', '.join(sorted(unknown))}, which the schema does not define."
+        secret_values = usable(connector.secret_variables)
+        if not secret_values:
+            return self.clean_url_shape(url)
+        # `{{ webhook_url }}` alone is a URL once its secret is filled in: check that URL, and
+        # keep the secret out of what the check says.
+        from connectors.redaction import Redactor
+
+        error = self.clean_url_shape(fill_secrets(url, secret_values))
+        return Redactor(redaction_forms(secret_values)).redact(error) if error else None
+
+    def clean_url_shape(self, url: str) -> str | None:
         try:
             # Placeholders may sit anywhere; check the literal shape with them filled in.
             netloc = urlsplit(url).netloc
@@ -131,9 +146,6 @@ class HttpKind(ConnectorKind):
         port_error = check_port(netloc, parts)
         if port_error:
             return port_error
-        unknown = template.variables - self.url_variables(connector, field_names)
-        if unknown:
-            return f"The URL uses {', '.join(sorted(unknown))}, which the schema does not define."
         if not is_template(netloc):
             from connectors.http import (
                 InvalidDestination,
@@ -151,7 +163,7 @@ class HttpKind(ConnectorKind):
         return None
 
     def url_variables(self, connector, field_names: set[str]) -> set[str]:
-        return set(connector.variables or {})
+        return set(connector.variables or {}) | set(usable(connector.secret_variables))
 
 
 class HttpDestinationKind(HttpKind):
@@ -168,6 +180,7 @@ class HttpDestinationKind(HttpKind):
         "auth",
         "timeout_seconds",
         "variables",
+        "secret_variables",
         "batch_size",
         "body_template",
         "max_attempts",
@@ -213,6 +226,7 @@ class HttpSourceKind(HttpKind):
         "auth",
         "timeout_seconds",
         "variables",
+        "secret_variables",
         "body",
         "records_path",
         "pagination",
@@ -329,6 +343,18 @@ def check_port(netloc: str, filled: SplitResult) -> str | None:
 
 def fill_placeholders(text: str, filler: str = "x") -> str:
     return PLACEHOLDER.sub(filler, text)
+
+
+def fill_secrets(text: str, values: dict[str, str]) -> str:
+    """`text` with each `{{ name }}` of a secret variable replaced by its value."""
+
+    def fill(match: re.Match) -> str:
+        placeholder = match.group(0)
+        if placeholder.startswith("{{"):
+            return values.get(placeholder[2:-2].strip(), placeholder)
+        return placeholder
+
+    return PLACEHOLDER.sub(fill, text)
 
 
 REGISTRY: dict[str, ConnectorKind] = {

@@ -94,7 +94,7 @@ class SchemaField(models.Model):
 
 
 # The connector's own encrypted columns (header values are encrypted in Header).
-SECRET_FIELDS = ("auth", "signing_secret", "previous_signing_secret")
+SECRET_FIELDS = ("auth", "secret_variables", "signing_secret", "previous_signing_secret")
 
 
 class ConnectorQuerySet(models.QuerySet):
@@ -164,6 +164,9 @@ class Connector(models.Model):
     auth = secrets.EncryptedJSONField(blank=True, default=dict)
     timeout_seconds = models.PositiveIntegerField(default=30)
     variables = models.JSONField(default=dict, blank=True, help_text="Constants for templates.")
+    # Like `variables`, but secret: encrypted at rest, masked when shown, redacted from texts.
+    # A Slack or Discord webhook URL, whose path is the credential, is one.
+    secret_variables = secrets.EncryptedJSONField(blank=True, default=dict)
 
     # http_destination
     batch_size = models.PositiveIntegerField(default=1)

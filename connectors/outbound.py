@@ -20,6 +20,7 @@ import orjson
 
 from connectors import auth, http, jsontext, signing
 from connectors.redaction import Redactor
+from connectors.secret_variables import usable
 from connectors.secrets import MASK
 from connectors.templating import TemplateError, compile_template, is_template
 
@@ -189,8 +190,16 @@ def _render_request(
 
 
 def template_context(connector, record: dict, records: list[dict]) -> dict[str, Any]:
-    """What placeholders see: the connector's variables, the record's fields, `record` and `records`."""
-    return {**(connector.variables or {}), **record, "record": record, "records": records}
+    """What placeholders see: the connector's variables, the record's fields, `record` and
+    `records`, and its secret variables, which a record's field of the same name cannot replace
+    (a record must not choose where a webhook's credential goes)."""
+    return {
+        **(connector.variables or {}),
+        **record,
+        **usable(connector.secret_variables),
+        "record": record,
+        "records": records,
+    }
 
 
 def _render_same(text: str, contexts: list[dict], what: str, *, secret: bool = False) -> str:

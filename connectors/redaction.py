@@ -9,7 +9,7 @@ stored, logged or shown: each secret the connector holds, in each form it travel
 URL-encoded, base64, JSON- or repr-escaped), becomes the mask.
 
 What a connector holds: header values flagged secret (and those of always-secret names), its
-auth values (bearer token, Basic password and the header made of it, API key, OAuth2 client
+secret variables (a URL among them also by its path), its auth values (bearer token, Basic password and the header made of it, API key, OAuth2 client
 secret), credentials in its URLs' userinfo, its signing secrets, the secrets of its sender
 verification, and the OAuth2 access tokens fetched for it at run time (looked up when a text
 is redacted, so a token fetched after the redactor was made is covered).
@@ -33,6 +33,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 import orjson
 
 from connectors import auth, http
+from connectors.secret_variables import redaction_forms
 from connectors.secrets import MASK, is_undecryptable
 from connectors.verification.base import SECRET_KEYS as VERIFICATION_SECRET_KEYS
 from osmosproject.logs import use_redaction
@@ -129,6 +130,7 @@ def connector_secrets(connector, headers=None) -> list[str]:
         ]
         found += auth_secrets(connector.auth)
         found += url_secrets(connector.url)
+        found += redaction_forms(connector.secret_variables)
     if connector.kind == "http_destination":
         found += [connector.signing_secret, connector.previous_signing_secret]
     if connector.kind == "ingest_endpoint":

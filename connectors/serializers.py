@@ -12,6 +12,9 @@ from connectors.kinds import REGISTRY
 from connectors.models import ApiToken, Connector, FieldType, SchemaField
 from connectors.schema import CoercionError, coerce
 from connectors.schema_guards import schema_change_problems
+from connectors.secret_variables import InvalidSecretVariables
+from connectors.secret_variables import masked as masked_secret_variables
+from connectors.secret_variables import merge as merge_secret_variables
 from connectors.signing import secret_bytes
 from connectors.templating import TemplateError, compile_template, is_template
 from connectors.verification import InvalidVerification, mask_verification
@@ -128,6 +131,13 @@ class MaskedAuthField(serializers.DictField):
         return mask_auth(value) if value else {}
 
 
+class SecretVariablesField(serializers.DictField):
+    """Named secrets for templates: written whole, each value shown as the mask."""
+
+    def to_representation(self, value):
+        return masked_secret_variables(value)
+
+
 class VerificationField(serializers.DictField):
     """How the sender of an ingest endpoint proves itself: written whole, shown masked."""
 
@@ -142,6 +152,11 @@ class ConnectorSerializer(serializers.ModelSerializer):
     verification = VerificationField(required=False, allow_null=True)
     # Objects, never null or other JSON: the kinds read them as mappings.
     variables = serializers.DictField(required=False)
+    secret_variables = SecretVariablesField(
+        required=False,
+        help_text="Secrets templates use as {{ name }}, like variables: encrypted at rest, "
+        'shown as "********". Send "********" back to keep a value; a name left out is removed.',
+    )
     pagination = serializers.DictField(required=False)
     schedule = serializers.DictField(required=False)
     signing_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
@@ -177,6 +192,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             "auth",
             "timeout_seconds",
             "variables",
+            "secret_variables",
             "batch_size",
             "body_template",
             "max_attempts",
@@ -264,6 +280,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         kind_name = attrs.get("kind") or self.instance.kind
+        self.merge_secret_variables(kind_name, attrs)
         probe = Connector(kind=kind_name)
         if self.instance:
             for field in self.instance._meta.concrete_fields:
@@ -308,6 +325,26 @@ class ConnectorSerializer(serializers.ModelSerializer):
             if probe.auth != (self.instance.auth if self.instance else {}):
                 attrs["auth"] = probe.auth
         return attrs
+
+    def merge_secret_variables(self, kind_name: str, attrs: dict) -> None:
+        """Masked values become the stored ones; a name also in `variables` is refused."""
+        if not kind_name.startswith("http_"):
+            attrs.pop("secret_variables", None)
+            return
+        stored = self.instance.secret_variables if self.instance else {}
+        if "secret_variables" not in attrs:
+            if "variables" not in attrs:
+                return
+            incoming = masked_secret_variables(stored)
+        else:
+            incoming = attrs["secret_variables"]
+        constants = attrs.get("variables", self.instance.variables if self.instance else {})
+        try:
+            merged = merge_secret_variables(stored, incoming, constants)
+        except InvalidSecretVariables as exc:
+            raise serializers.ValidationError({"secret_variables": str(exc)}) from None
+        if "secret_variables" in attrs:
+            attrs["secret_variables"] = merged
 
     @transaction.atomic
     def create(self, validated_data):

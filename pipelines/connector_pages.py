@@ -22,6 +22,7 @@ from connectors.auth import mask_auth
 from connectors.forms import SampleRecordForm
 from connectors.models import Connector
 from connectors.sample_request import request_send_sample
+from connectors.secret_variables import masked as masked_secret_variables
 from connectors.verification import REGISTRY as SCHEMES
 from connectors.verification import mask_verification, sign_example
 from connectors.verification_form import SENDER_SENDS
@@ -61,6 +62,7 @@ def detail_context(request, connector: Connector, **extra) -> dict:
         "incoming": connector.incoming_pipelines.select_related("source"),
         "headers": connector.headers.all(),
         "auth": mask_auth(connector.auth) if connector.auth else {"type": "none"},
+        "secret_variables": masked_secret_variables(connector.secret_variables),
         **extra,
     }
     if url:

@@ -62,6 +62,11 @@ def export_connector(connector: Connector) -> dict:
                 key: {"env": env_name(slug, setting, key)} if value == MASK else value
                 for key, value in data[setting].items()
             }
+    if data.get("secret_variables"):
+        data["secret_variables"] = {
+            name: {"env": env_name(slug, "secret_variables", name)}
+            for name in data["secret_variables"]
+        }
     if connector.kind == Connector.Kind.HTTP_DESTINATION and connector.signing_secret:
         data["signing_secret"] = {"env": env_name(slug, "signing_secret")}
     return data
@@ -72,6 +77,7 @@ def connector_secrets(connector: Connector) -> dict:
     return {
         "headers": {h.name: h.value for h in connector.headers.all() if h.secret},
         "auth": dict(connector.auth or {}),
+        "secret_variables": dict(connector.secret_variables or {}),
         "verification": dict(connector.verification or {}),
         "signing_secret": connector.signing_secret,
     }

@@ -28,6 +28,7 @@ from connectors import auth, http, jsontext
 from connectors.formats import BodyError, extract_records, parse_response_records
 from connectors.models import Connector
 from connectors.redaction import Redactor
+from connectors.secret_variables import usable
 from connectors.templating import TemplateError, is_template, render_template
 from pipelines.pull.pagination import (
     MaxPagesReached,
@@ -49,6 +50,7 @@ def template_context(connector: Connector, now: datetime | None = None) -> dict:
     moment = (now or timezone.now()).astimezone(UTC)
     return {
         **(connector.variables or {}),
+        **usable(connector.secret_variables),
         "state": dict(connector.state or {}),
         "now": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -170,7 +170,9 @@ function urlCheck(input) {
   let fields = useSchema ? document.querySelector("[data-schema-editor]")?.fieldNames?.() || [] : [];
   const check = () => {
     const used = [...input.value.matchAll(/\{\{\s*([A-Za-z_][\w]*)/g)].map(m => m[1]);
-    const known = new Set([...always, ...fields.map(f => f.split(".")[0])]);
+    // The secret variables typed in below count too.
+    const secretNames = [...document.querySelectorAll("[data-secret-variables] input[name^=secret_variable_name_]")].map(i => i.value.trim());
+    const known = new Set([...always, ...secretNames, ...fields.map(f => f.split(".")[0])]);
     const unknown = used.filter(name => !known.has(name));
     if (!used.length) { note.textContent = ""; return; }
     note.className = "url-check " + (unknown.length ? "bad" : "ok");
@@ -179,6 +181,7 @@ function urlCheck(input) {
       : `Placeholders found in the schema: ${[...new Set(used)].join(", ")}`;
   };
   input.addEventListener("input", check);
+  document.querySelector("[data-secret-variables]")?.addEventListener("input", check);
   document.addEventListener("schema-changed", e => { if (useSchema) { fields = e.detail; check(); } });
   check();
 }

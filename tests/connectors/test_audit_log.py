@@ -25,6 +25,7 @@ HEADER_SECRET = "planted-header-secret-4f1e"
 AUTH_SECRET = "planted-auth-secret-9a2b"
 SIGNING_SECRET = "whsec_cGxhbnRlZC1zaWduaW5nLXNlY3JldA=="
 VERIFY_SECRET = "planted-verification-secret-77c0"
+VARIABLE_SECRET = "planted-variable-secret-5e11"
 PASSWORD = "planted-Password-31337"
 PLANTED = [HEADER_SECRET, AUTH_SECRET, SIGNING_SECRET, "cGxhbnRlZC1zaWduaW5n", VERIFY_SECRET]
 
@@ -111,6 +112,23 @@ def test_it_records_verification_secrets_masked(api):
     assert create.changes["token"] == {"from": None, "to": "********"}
     assert update.changes == {"verification": {"from": "********", "to": "********"}}
     assert_no_secret_in_the_log()
+
+
+def test_it_records_a_changed_secret_variable_masked(api, settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    body = {
+        "name": "Slack",
+        "kind": "http_destination",
+        "url": "{{ webhook_url }}",
+        "secret_variables": {"webhook_url": "https://hooks.example/" + VARIABLE_SECRET},
+    }
+    pk = api.post("/api/v1/connectors/", body, format="json").json()["id"]
+    changed = {"webhook_url": "https://hooks.example/" + VARIABLE_SECRET + "-2"}
+    api.patch(f"/api/v1/connectors/{pk}/", {"secret_variables": changed}, format="json")
+    create, update = entries(object_type="connector")
+    assert create.changes["secret_variables"]["to"] == {"webhook_url": "********"}
+    assert update.changes == {"secret_variables": {"from": "********", "to": "********"}}
+    assert VARIABLE_SECRET not in json.dumps(list(AuditEntry.objects.values()), default=str)
 
 
 def test_a_save_that_changes_nothing_records_nothing(api):

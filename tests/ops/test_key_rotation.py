@@ -41,6 +41,7 @@ def destination(db, settings):
         url="https://api.example.com/hooks",
         method="POST",
         auth={"type": "bearer", "token": "tok-123"},
+        secret_variables={"hook_path": "/services/T1/B2/xyz"},
         signing_secret="whsec_new",
         previous_signing_secret="whsec_old",
     )
@@ -60,15 +61,16 @@ def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
     call_command("rotate_encryption_key", stdout=out)
 
     assert out.getvalue().startswith(
-        "Re-encrypted 5 secrets with the newest key (2 in headers, 3 in connectors)."
+        "Re-encrypted 6 secrets with the newest key (2 in headers, 4 in connectors)."
     )
     values = (
         stored("connectors_header", "value")
         + stored("connectors_connector", "auth")
+        + stored("connectors_connector", "secret_variables")
         + stored("connectors_connector", "signing_secret")
         + stored("connectors_connector", "previous_signing_secret")
     )
-    assert len(values) == 5  # two headers, the auth, two signing secrets
+    assert len(values) == 6  # two headers, the auth, the secret variables, two signing secrets
     for value in values:
         assert readable_with(NEW_KEY, value) and not readable_with(OLD_KEY, value)
 
@@ -76,6 +78,7 @@ def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
     settings.FIELD_ENCRYPTION_KEY = [NEW_KEY]
     connector = Connector.objects.get(pk=destination.pk)
     assert connector.auth == {"type": "bearer", "token": "tok-123"}
+    assert connector.secret_variables == {"hook_path": "/services/T1/B2/xyz"}
     assert (connector.signing_secret, connector.previous_signing_secret) == (
         "whsec_new",
         "whsec_old",

@@ -12,15 +12,15 @@ from connectors.secrets import is_undecryptable
 # Every column stored with connectors.secrets' Fernet fields.
 ENCRYPTED_FIELDS = {
     Header: ["value"],
-    Connector: ["auth", "signing_secret", "previous_signing_secret"],
+    Connector: ["auth", "secret_variables", "signing_secret", "previous_signing_secret"],
 }
 BATCH_SIZE = 500
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every secret stored at rest (header values, connector auth and signing "
-        "secrets) with the first key of FIELD_ENCRYPTION_KEY. Run it after putting a new key "
+        "Re-encrypt every secret stored at rest (header values, connector auth, secret "
+        "variables and signing secrets) with the first key of FIELD_ENCRYPTION_KEY. Run it after putting a new key "
         "first; when it is done, the older keys can be removed. Safe to run again."
     )
 

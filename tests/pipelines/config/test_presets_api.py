@@ -66,6 +66,26 @@ def test_it_creates_the_connectors_and_pipeline_and_shows_tokens_once(api):
     assert "cio-key-1" not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("preset", "webhook_url"),
+    [
+        ("slack-incoming-webhook", "https://hooks.slack.com/services/T0/B0/slack-needle-77"),
+        ("discord-webhook", "https://discord.com/api/webhooks/2237/discord-needle-77"),
+    ],
+)
+def test_a_webhook_url_is_kept_as_a_secret_variable(api, preset, webhook_url):
+    response = api.post(
+        f"/api/v1/presets/{preset}/create/", {"inputs": {"webhook_url": webhook_url}}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    connector = Connector.objects.get()
+    assert connector.url == "{{ webhook_url }}"
+    assert connector.secret_variables == {"webhook_url": webhook_url}
+    shown = api.get(f"/api/v1/connectors/{connector.pk}/")
+    assert shown.json()["secret_variables"] == {"webhook_url": "********"}
+    assert "needle" not in response.content.decode() + shown.content.decode()
+
+
 def test_missing_inputs_are_a_400_naming_each(api):
     response = api.post(
         "/api/v1/presets/mailchimp-add-member/create/", {"inputs": {}}, format="json"

@@ -21,6 +21,7 @@ SECRETS = {
     "CRM_HEADER_X_API_KEY": "header-secret-5c1e",
     "CRM_AUTH_TOKEN": "bearer-secret-77aa",
     "CRM_SIGNING_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "CRM_SECRET_VARIABLES_TENANT_KEY": "tenant-secret-3d9f",
     "SHOP_API_AUTH_CLIENT_SECRET": "oauth-secret-91b0",
 }
 
@@ -75,6 +76,7 @@ def build_workspace(api, receiver_url: str) -> None:
             "auth": {"type": "bearer", "token": SECRETS["CRM_AUTH_TOKEN"]},
             "timeout_seconds": 7,
             "variables": {"region": "eu"},
+            "secret_variables": {"tenant_key": SECRETS["CRM_SECRET_VARIABLES_TENANT_KEY"]},
             "batch_size": 1,
             "body_template": '{"id": "{{ record.id }}", "email": "{{ record.email }}"}',
             "max_attempts": 4,
@@ -192,6 +194,7 @@ def test_export_apply_export_is_identical_and_records_flow_the_same(
     crm = Connector.objects.get(slug="crm")
     assert crm.auth["token"] == SECRETS["CRM_AUTH_TOKEN"]
     assert crm.header_dict()["X-Api-Key"] == SECRETS["CRM_HEADER_X_API_KEY"]
+    assert crm.secret_variables == {"tenant_key": SECRETS["CRM_SECRET_VARIABLES_TENANT_KEY"]}
 
     path = tmp_path / "workspace.yaml"
     path.write_text(first)
