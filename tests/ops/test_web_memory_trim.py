@@ -37,7 +37,8 @@ def test_it_trims_once_a_request_has_grown_the_process():
     worker.give_back_memory(after_large_request=True)
 
     assert before - resident_bytes() > 20 * MIB
-    assert worker.trimmed_at == resident_bytes()
+    # Where it trimmed to (a page or two may fault in meanwhile: other threads of the test run).
+    assert abs(worker.trimmed_at - resident_bytes()) < MIB
     assert kept
 
 
