@@ -24,6 +24,8 @@ class Output:
         raise NotImplementedError
 
     def accept(self, pipeline, run, encoded: Any) -> None:
+        """Write `encoded` into `run`; called again with the same `encoded` when the
+        transaction was rolled back and is retried."""
         raise NotImplementedError
 
 
