@@ -29,10 +29,6 @@ class HttpDestinationOutput(Output):
 
     def accept(self, pipeline, run, encoded: list) -> None:
         for delivery in encoded:
-            # New rows each time: a transaction rolled back and retried stores the same
-            # deliveries again (Django's way of copying an instance).
-            delivery.pk = None
-            delivery._state.adding = True
             delivery.run = run
         ids = [d.pk for d in Delivery.create_all(encoded)]
         # Outbound HTTP never happens inside the request: workers pick these up after the commit,
