@@ -176,7 +176,8 @@ class Delivery(models.Model):
         self.record_count = len(records)
 
     def use_payload(self, body: str | None) -> None:
-        """Take its records from payload text read along with the row, saving a query."""
+        """Take its records from payload text (read along with the row, saving a query, or
+        just encoded for a new delivery), decoded only if something asks for them."""
         # A row written without its payload fails visibly as carrying no record; never a crash
         # that would leave it to be claimed again and again.
         # Decoded only if something needs the records: an untemplated batch is sent as this text.

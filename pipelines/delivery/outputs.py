@@ -16,10 +16,14 @@ class HttpDestinationOutput(Output):
         size = max(1, pipeline.destination.batch_size)
         deliveries = []
         for i in range(0, len(records), size):
+            batch = records[i : i + size]
             delivery = Delivery(
-                pipeline=pipeline, destination=pipeline.destination, records=records[i : i + size]
+                pipeline=pipeline, destination=pipeline.destination, record_count=len(batch)
             )
-            delivery.payload_text = DeliveryPayload.encode(delivery.records)
+            # The payload text only, not the mapped records too: they would stay alive with
+            # the delivery until the commit, a copy of the whole batch (read again from the
+            # text if anything asks for `records`).
+            delivery.use_payload(DeliveryPayload.encode(batch))
             deliveries.append(delivery)
         return deliveries
 

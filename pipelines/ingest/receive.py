@@ -33,6 +33,7 @@ from pipelines.runs.batches import (
     delivered_at_once,
     keep_rejected,
     prepare_all,
+    still_existing,
     store_all,
 )
 from pipelines.runs.models import IdempotencyKey, Run
@@ -206,11 +207,17 @@ def replay_idempotent(
 def accept_batch(
     connector: Connector, records: list, *, key: str = "", body_hash: str = "", fresh_since=None
 ) -> Response:
+    """Validate and store `records` (a list it empties) as one run; 202, or 422 when refused."""
     validator = connector.schema.compile(drop_unknown=connector.drop_unknown_fields)
     accepted, accepted_indices, rejected = check_records(validator, records)
+    received = len(records)
+    # Taken over: the good records were copied, cleaned, into `accepted` and the rejected ones
+    # are in `rejected`, so the list as parsed is emptied here (the caller's reference too),
+    # and a 10 MB body's parsed dicts are freed before mapping and encoding add their copies.
+    records.clear()
     flat_errors = [{"index": index, **error} for index, _, errors in rejected for error in errors]
     summary = {
-        "received": len(records),
+        "received": received,
         "accepted": len(accepted),
         "rejected": len(rejected),
         "errors": flat_errors[:MAX_ERRORS_IN_RESPONSE],
@@ -225,10 +232,11 @@ def accept_batch(
         return Response({"run": None, **summary}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     # Mapping and encoding happen before the transaction: it only writes, so the database's
     # write lock (all of SQLite, the mailbox's sequence row in PostgreSQL) is held briefly.
-    # A pipeline deleted meanwhile fails the commit on its foreign keys: prepare once more
-    # without it rather than answer 500 for what the sender did right.
+    prepared = prepare_all(connector.pk, accepted, accepted_indices)
+    # The prepared batches are all the transaction needs: the cleaned records (about a body's
+    # size again) are freed before it adds its own buffers to the peak.
+    del accepted, accepted_indices
     for last_try in (False, True):
-        prepared = prepare_all(connector.pk, accepted, accepted_indices)
         try:
             with transaction.atomic():
                 if key and fresh_since is not None:
@@ -246,8 +254,8 @@ def accept_batch(
                 run = Run.create_finished(
                     source=connector,
                     trigger=Run.Trigger.INGEST,
-                    received=len(records),
-                    accepted=len(accepted),
+                    received=received,
+                    accepted=summary["accepted"],
                     rejected=len(rejected),
                     delivered=delivered_at_once(prepared),
                     idempotency_key=key,
@@ -267,5 +275,9 @@ def accept_batch(
                 return replay
             if last_try:
                 raise
+            # A pipeline deleted meanwhile fails the commit on its foreign keys: store again
+            # without it (as if this request had committed just before the delete) rather than
+            # answer 500 for what the sender did right.
+            prepared = still_existing(prepared)
             continue
         return Response(body, status=status.HTTP_202_ACCEPTED)

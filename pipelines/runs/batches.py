@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -194,6 +194,20 @@ def prepare_all(
     if pipelines is None:
         pipelines = ENABLED_PIPELINES(source_id)
     return [prepare(pipeline, records, indices) for pipeline in pipelines]
+
+
+def still_existing(prepared: list[PreparedBatch]) -> list[PreparedBatch]:
+    """The batches whose pipeline still exists, each given its pipeline as it is now: to store
+    them again after a commit failed on a deleted pipeline's foreign keys (no need to keep the
+    records and prepare them again)."""
+    pipelines = Pipeline.objects.select_related("destination").in_bulk(
+        [batch.pipeline.pk for batch in prepared]
+    )
+    return [
+        replace(batch, pipeline=pipelines[batch.pipeline.pk])
+        for batch in prepared
+        if batch.pipeline.pk in pipelines
+    ]
 
 
 def delivered_at_once(prepared: list[PreparedBatch]) -> int:

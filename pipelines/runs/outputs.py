@@ -24,6 +24,9 @@ class Output:
         raise NotImplementedError
 
     def accept(self, pipeline, run, encoded: Any) -> None:
+        """Write `encoded` into `run`. Called again with the same `encoded` when the transaction
+        rolled back and is retried (a delivery is then inserted with the id the rolled-back
+        insert gave it, free again)."""
         raise NotImplementedError
 
 

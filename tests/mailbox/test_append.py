@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from mailbox.models import POSTGRES_COPY_FROM, ROWS_PER_INSERT, MailboxRecord
+from mailbox.models import POSTGRES_COPY_FROM, ROWS_PER_INSERT, MailboxRecord, append_records
 from tests.mailbox.conftest import put
 
 # Text that COPY's and SQL's quoting must carry unchanged.
@@ -21,7 +21,9 @@ def orders(count: int) -> list[dict]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("count", [1, POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 1000])
+@pytest.mark.parametrize(
+    "count", [1, POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 1000, ROWS_PER_INSERT * 2 + 1]
+)
 def test_it_stores_every_record_of_a_batch_as_sent_and_in_order(outbox, poll, count):
     put(outbox, {"order_id": -1, "email": "first@example.com"})
     records = orders(count)
@@ -34,6 +36,7 @@ def test_it_stores_every_record_of_a_batch_as_sent_and_in_order(outbox, poll, co
     assert [orjson.loads(r.data) for r in stored] == records
     assert len({r.created_at for r in stored}) == 1
     page = poll(outbox, limit=1000).json()["records"]
+    assert len(page) == min(count + 1, 1000)
     assert [r["data"] for r in page[1:]] == records[:999]
     assert page[-1]["created_at"].endswith("Z")
 
@@ -71,3 +74,18 @@ def test_it_appends_a_small_batch_in_one_statement(outbox):
         put(outbox, *orders(POSTGRES_COPY_FROM - 1))
 
     assert executed == [1]
+
+
+@pytest.mark.django_db
+def test_a_batch_of_several_statements_is_stored_whole_or_not_at_all(outbox):
+    """The rows are made statement by statement, all in the caller's transaction: a failure
+    after them leaves neither the records nor their sequence numbers taken."""
+    put(outbox, {"order_id": -1, "email": "first@example.com"})
+    texts = [orjson.dumps(r).decode() for r in orders(ROWS_PER_INSERT * 2 + 1)]
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        append_records(outbox, texts)
+        raise RuntimeError("the run's transaction fails after the mailbox's rows")
+
+    assert MailboxRecord.objects.filter(mailbox=outbox).count() == 1
+    assert put(outbox, {"order_id": 0, "email": "next@example.com"}) == 2

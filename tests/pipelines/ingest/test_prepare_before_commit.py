@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from mailbox.models import MailboxRecord
+from pipelines.delivery.models import Delivery
 from pipelines.ingest import receive as ingest
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.batches import prepare, prepare_all, store_all
@@ -74,3 +75,46 @@ def test_a_pipeline_deleted_while_its_batch_was_prepared_is_left_out(orders, pos
     ]
     assert not MailboxRecord.objects.filter(mailbox=gone).exists()
     assert RunStat.objects.filter(run_id=response.json()["run"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batches_prepared_are_stored_again_without_the_deleted_pipeline(
+    orders, post, monkeypatch
+):
+    """The retry writes what was prepared (the records are gone by then): the deliveries of
+    the rolled-back attempt are inserted again, each with its payload and the new run."""
+    hooks = make_connector(
+        "http_destination",
+        "Hooks",
+        [{"name": "order_id", "type": "integer"}],
+        url="https://hooks.example.com/in",
+        batch_size=2,
+    )
+    gone = make_connector("mailbox", "Gone", [{"name": "order_id", "type": "integer"}])
+    make_pipeline(orders, hooks)
+    doomed = make_pipeline(orders, gone)
+    real_prepare_all, real_store_all = ingest.prepare_all, ingest.store_all
+    prepared_times, stored = [], []
+
+    def prepare_then_delete(*args, **kwargs):
+        prepared = real_prepare_all(*args, **kwargs)
+        prepared_times.append(Pipeline.objects.filter(pk=doomed.pk).delete())
+        return prepared
+
+    def store(run, prepared, **kwargs):
+        stored.append([batch.pipeline.pk for batch in prepared])
+        return real_store_all(run, prepared, **kwargs)
+
+    monkeypatch.setattr(ingest, "prepare_all", prepare_then_delete)
+    monkeypatch.setattr(ingest, "store_all", store)
+    response = post(orders, [{"order_id": n, "email": f"c{n}@example.com"} for n in range(3)])
+
+    assert response.status_code == 202, response.content
+    assert len(prepared_times) == 1 and len(stored) == 2 and doomed.pk not in stored[1]
+    deliveries = Delivery.objects.filter(destination=hooks).order_by("id")
+    assert [d.records for d in deliveries] == [
+        [{"order_id": 0}, {"order_id": 1}],
+        [{"order_id": 2}],
+    ]
+    assert {d.run_id for d in deliveries} == {response.json()["run"]}
+    assert not MailboxRecord.objects.filter(mailbox=gone).exists()
