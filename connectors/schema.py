@@ -473,17 +473,15 @@ class CompiledSchema:
 
 
 UNREADABLE_MESSAGE = "This value could not be read."
-# Types whose coercion returns a value of this exact type unchanged: checked inline.
-_KEPT_AS_IS = {"string": "str", "integer": "int", "boolean": "bool"}
-
-
-def _coercion(type_name: str, coercer: str) -> str:
-    """The expression that coerces `v`, skipping the call when it is already of the type."""
-    if type_name == "json":
-        return "v"
-    if type_name in _KEPT_AS_IS:
-        return f"v if type(v) is {_KEPT_AS_IS[type_name]} else {coercer}(v)"
-    return f"{coercer}(v)"
+# Per type, the test of a value `v` its coercion would return unchanged (and that is not
+# missing): checked inline, so most fields of most records cost no call and no comparison
+# with "". "json" keeps every value.
+_KEPT_AS_IS = {
+    "string": "type(v) is str and v",
+    "integer": "type(v) is int",
+    "boolean": "type(v) is bool",
+    "number": "type(v) is int or type(v) is float and isfinite(v)",
+}
 
 
 def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[Any], tuple]:
@@ -502,6 +500,7 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
         "not_an_object": not_an_object,
         "get_path": get_path,
         "prefixes": schema._nested_prefixes,
+        "isfinite": _isfinite,
     }
     lines = [
         "def validate(record):",
@@ -511,8 +510,9 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
     if schema.drop_unknown:
         lines.append("    out = {}")
     else:
+        lines.append("    out = dict(record)")
+    if schema._nested_prefixes:
         lines += [
-            "    out = dict(record)",
             # Nested objects the output writes into are copied, so that keeping unknown
             # fields never mutates the caller's record.
             "    for prefix in prefixes:",
@@ -530,7 +530,16 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
             lines.append(f"        F{i}(R{i}(record), out)")
         else:
             names[f"C{i}"] = _COERCERS[spec.type]
-            lines += [f"        v = get(N{i})", '        if v is None or v == "":']
+            lines.append(f"        v = get(N{i})")
+            if spec.type in _KEPT_AS_IS:
+                lines.append(f"        if {_KEPT_AS_IS[spec.type]}:")
+                # Kept as is: `out`, a copy of the record, already holds it.
+                lines.append(
+                    f"            out[N{i}] = v" if not keep_unknown else "            pass"
+                )
+                lines.append('        elif v is None or v == "":')
+            else:
+                lines.append('        if v is None or v == "":')
             if (make_default := _compiled_default(spec)) is not None:
                 names[f"D{i}"] = make_default
                 lines.append(f"            out[N{i}] = D{i}()")
@@ -542,7 +551,10 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
                     if spec.required
                     else "            pass"
                 )
-            lines += ["        else:", f"            out[N{i}] = {_coercion(spec.type, f'C{i}')}"]
+            if spec.type != "json":
+                lines += ["        else:", f"            out[N{i}] = C{i}(v)"]
+            elif not keep_unknown:
+                lines += ["        else:", f"            out[N{i}] = v"]
         lines += [
             "    except CoercionError as exc:",
             f'        errors.append({{"field": N{i}, "message": str(exc)}})',
