@@ -196,8 +196,15 @@ class CompiledMapping:
         """``(destination record, [])`` or ``(None, errors)``, one error per failing field."""
         if not isinstance(record, dict):
             return None, [{"field": "", "message": not_an_object(record)}]
-        if self._same_shape is not None and tuple(record) == self._same_shape:
-            return dict(record), []
+        shape = self._same_shape
+        if shape is not None:
+            keys = tuple(record)
+            if keys == shape:
+                # Kept as the record's own key objects: parsers hand out the same key object
+                # for the same name (orjson's key cache, csv's header), so the next record's
+                # comparison finds each key identical instead of comparing its text.
+                self._same_shape = keys
+                return dict(record), []
         out: dict = {}
         errors: list[dict] = []
         for target, produce, fill in self._steps:
