@@ -481,6 +481,8 @@ _KEPT_AS_IS = {
     "integer": "type(v) is int",
     "boolean": "type(v) is bool",
     "number": "type(v) is int or type(v) is float and isfinite(v)",
+    # The pattern refuses blanks anywhere, so a match is its own stripped text (`_to_email`).
+    "email": "type(v) is str and len(v) <= 254 and is_email(v) is not None",
 }
 
 
@@ -501,6 +503,7 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
         "get_path": get_path,
         "prefixes": schema._nested_prefixes,
         "isfinite": _isfinite,
+        "is_email": _EMAIL_RE.fullmatch,
     }
     lines = [
         "def validate(record):",
