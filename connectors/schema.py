@@ -228,27 +228,29 @@ def _to_date(value: Any) -> str:
     raise CoercionError(f"{describe(value)} is not a date (use YYYY-MM-DD)")
 
 
-# Text that `datetime.isoformat()` would write back unchanged, once `fromisoformat` reads it:
-# most senders' form. Formatting costs several times the parse (isoformat with an offset,
-# about 1 µs), so such text is only checked, then kept. Not matched, hence rewritten: zero
-# microseconds (".000000", which isoformat leaves out), "-00:00" (written "+00:00"), hour 24
-# (read as the next day's midnight by newer Pythons), offsets beyond 23:59.
-_CANONICAL_DATETIME = re.compile(
+# Text that `datetime.isoformat()` would write back unchanged once `fromisoformat` reads it, or
+# with "+00:00" for a final "Z": most senders' forms. Writing costs several times the parse
+# (isoformat with an offset, about 1 µs), so such text is only checked, then kept. Not
+# matched, hence rewritten: zero microseconds (".000000", which isoformat leaves out),
+# "-00:00" (written "+00:00"), hour 24 (the next day's midnight to newer Pythons), offsets
+# beyond 23:59.
+_WRITTEN_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(?:\.(?!000000)[0-9]{6})?(?:(?!-00:00)[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+    r"(?:\.(?!000000)[0-9]{6})?(?:(?!-00:00)[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]|(Z))?"
 )
-_is_canonical_datetime = _CANONICAL_DATETIME.fullmatch
+_as_written_datetime = _WRITTEN_DATETIME.fullmatch
 _datetime_from_text = datetime.fromisoformat
 
 
 def _to_datetime(value: Any) -> str:
     """ISO 8601, keeping the offset given ("Z" becomes "+00:00"); a bare date means midnight."""
-    if type(value) is str and _is_canonical_datetime(value):
+    if type(value) is str and (written := _as_written_datetime(value)) is not None:
         try:
             _datetime_from_text(value)  # still refuses what cannot be (month 13, February 30)
-            return value
         except ValueError:
             pass
+        else:
+            return value if written.lastindex is None else value[:-1] + "+00:00"
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.strip()).isoformat()

@@ -42,19 +42,23 @@ datetime_texts = st.builds(
     st.integers(0, 9999).map(lambda n: f"{n:04d}"),
     two_digits(0, 13),
     two_digits(0, 32),
-    st.sampled_from(["T", " ", "t", "_"]),
+    st.sampled_from(["T", "T", "T", " ", "t", "_"]),
     two_digits(0, 25),
     two_digits(0, 61),
     two_digits(0, 61),
     fractions,
     offsets,
-    st.sampled_from(["", " ", "\t"]),
+    st.sampled_from(["", "", "", " ", "\t"]),
 )
 
 
 @settings(max_examples=2000)
 @given(st.one_of(datetime_texts, st.text(max_size=40)))
 @example("2024-05-01T12:30:00.000000+00:00")
+@example("2024-05-01T12:30:00Z")
+@example("2024-05-01T12:30:00.000000Z")
+@example("2024-05-01T12:30:00.123456Z")
+@example("2024-13-01T12:30:00Z")
 @example("2024-05-01T12:30:00-00:00")
 @example("2024-05-01T24:00:00")
 @example("2024-05-01T12:30:00+00:60")
