@@ -228,8 +228,29 @@ def _to_date(value: Any) -> str:
     raise CoercionError(f"{describe(value)} is not a date (use YYYY-MM-DD)")
 
 
+# Text that `datetime.isoformat()` would write back unchanged once `fromisoformat` reads it, or
+# with "+00:00" for a final "Z": most senders' forms. Writing costs several times the parse
+# (isoformat with an offset, about 1 µs), so such text is only checked, then kept. Not
+# matched, hence rewritten: zero microseconds (".000000", which isoformat leaves out),
+# "-00:00" (written "+00:00"), hour 24 (the next day's midnight to newer Pythons), offsets
+# beyond 23:59.
+_WRITTEN_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:\.(?!000000)[0-9]{6})?(?:(?!-00:00)[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]|(Z))?"
+)
+_as_written_datetime = _WRITTEN_DATETIME.fullmatch
+_datetime_from_text = datetime.fromisoformat
+
+
 def _to_datetime(value: Any) -> str:
     """ISO 8601, keeping the offset given ("Z" becomes "+00:00"); a bare date means midnight."""
+    if type(value) is str and (written := _as_written_datetime(value)) is not None:
+        try:
+            _datetime_from_text(value)  # still refuses what cannot be (month 13, February 30)
+        except ValueError:
+            pass
+        else:
+            return value if written.lastindex is None else value[:-1] + "+00:00"
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.strip()).isoformat()
@@ -454,17 +475,17 @@ class CompiledSchema:
 
 
 UNREADABLE_MESSAGE = "This value could not be read."
-# Types whose coercion returns a value of this exact type unchanged: checked inline.
-_KEPT_AS_IS = {"string": "str", "integer": "int", "boolean": "bool"}
-
-
-def _coercion(type_name: str, coercer: str) -> str:
-    """The expression that coerces `v`, skipping the call when it is already of the type."""
-    if type_name == "json":
-        return "v"
-    if type_name in _KEPT_AS_IS:
-        return f"v if type(v) is {_KEPT_AS_IS[type_name]} else {coercer}(v)"
-    return f"{coercer}(v)"
+# Per type, the test of a value `v` its coercion would return unchanged (and that is not
+# missing): checked inline, so most fields of most records cost no call and no comparison
+# with "". "json" keeps every value.
+_KEPT_AS_IS = {
+    "string": "type(v) is str and v",
+    "integer": "type(v) is int",
+    "boolean": "type(v) is bool",
+    "number": "type(v) is int or type(v) is float and isfinite(v)",
+    # The pattern refuses blanks anywhere, so a match is its own stripped text (`_to_email`).
+    "email": "type(v) is str and len(v) <= 254 and is_email(v) is not None",
+}
 
 
 def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[Any], tuple]:
@@ -483,6 +504,8 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
         "not_an_object": not_an_object,
         "get_path": get_path,
         "prefixes": schema._nested_prefixes,
+        "isfinite": _isfinite,
+        "is_email": _EMAIL_RE.fullmatch,
     }
     lines = [
         "def validate(record):",
@@ -492,8 +515,9 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
     if schema.drop_unknown:
         lines.append("    out = {}")
     else:
+        lines.append("    out = dict(record)")
+    if schema._nested_prefixes:
         lines += [
-            "    out = dict(record)",
             # Nested objects the output writes into are copied, so that keeping unknown
             # fields never mutates the caller's record.
             "    for prefix in prefixes:",
@@ -511,7 +535,16 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
             lines.append(f"        F{i}(R{i}(record), out)")
         else:
             names[f"C{i}"] = _COERCERS[spec.type]
-            lines += [f"        v = get(N{i})", '        if v is None or v == "":']
+            lines.append(f"        v = get(N{i})")
+            if spec.type in _KEPT_AS_IS:
+                lines.append(f"        if {_KEPT_AS_IS[spec.type]}:")
+                # Kept as is: `out`, a copy of the record, already holds it.
+                lines.append(
+                    f"            out[N{i}] = v" if not keep_unknown else "            pass"
+                )
+                lines.append('        elif v is None or v == "":')
+            else:
+                lines.append('        if v is None or v == "":')
             if (make_default := _compiled_default(spec)) is not None:
                 names[f"D{i}"] = make_default
                 lines.append(f"            out[N{i}] = D{i}()")
@@ -523,7 +556,10 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
                     if spec.required
                     else "            pass"
                 )
-            lines += ["        else:", f"            out[N{i}] = {_coercion(spec.type, f'C{i}')}"]
+            if spec.type != "json":
+                lines += ["        else:", f"            out[N{i}] = C{i}(v)"]
+            elif not keep_unknown:
+                lines += ["        else:", f"            out[N{i}] = v"]
         lines += [
             "    except CoercionError as exc:",
             f'        errors.append({{"field": N{i}, "message": str(exc)}})',

@@ -191,34 +191,64 @@ class CompiledMapping:
         # "validate and forward" flows. (Validation never leaves None or "" in a schema field.)
         copied = all(produce is None for _, produce, _ in self._steps)
         self._same_shape = tuple(target for target, _, _ in self._steps) if copied else None
+        self._map_fields = _write_mapper(self._steps)
 
     def map(self, record: Any) -> tuple[dict | None, list[dict]]:
         """``(destination record, [])`` or ``(None, errors)``, one error per failing field."""
         if not isinstance(record, dict):
             return None, [{"field": "", "message": not_an_object(record)}]
-        if self._same_shape is not None and tuple(record) == self._same_shape:
-            return dict(record), []
-        out: dict = {}
-        errors: list[dict] = []
-        for target, produce, fill in self._steps:
-            if produce is None:
-                # Copied as validated (see compile_mapping); `fill` is then "is it required".
-                value = record.get(target)
-                if value is None or value == "":
-                    if fill:
-                        errors.append({"field": target, "message": REQUIRED_MESSAGE})
-                else:
-                    out[target] = value
-                continue
-            try:
-                fill(produce(record), out)
-            except (CoercionError, TransformError, TemplateError) as exc:
-                errors.append({"field": target, "message": str(exc)})
-            except Exception:  # one odd record must not stop a batch
-                errors.append({"field": target, "message": "This value could not be mapped."})
-        if errors:
-            return None, errors
-        return out, errors
+        shape = self._same_shape
+        if shape is not None:
+            keys = tuple(record)
+            if keys == shape:
+                # Kept as the record's own key objects: parsers hand out the same key object
+                # for the same name (orjson's key cache, csv's header), so the next record's
+                # comparison finds each key identical instead of comparing its text.
+                self._same_shape = keys
+                return dict(record), []
+        return self._map_fields(record)
+
+
+UNMAPPABLE_MESSAGE = "This value could not be mapped."
+
+
+def _write_mapper(steps: Sequence[tuple[str, Reader | None, Filler | bool]]) -> Callable:
+    """``map_fields(record)`` for these steps, as Python source compiled once (as the schema's
+    validator is, `connectors.schema._write_validator`): each destination field's step written
+    out, with no loop over the steps nor test of their kind per field of every record.
+    Targets, readers and fillers reach the code as variables, never as source text.
+    """
+    names: dict[str, Any] = {
+        "REQUIRED": REQUIRED_MESSAGE,
+        "UNMAPPABLE": UNMAPPABLE_MESSAGE,
+        "EXPECTED": (CoercionError, TransformError, TemplateError),
+    }
+    lines = ["def map_fields(record):", "    out = {}", "    errors = []", "    get = record.get"]
+    for i, (target, produce, fill) in enumerate(steps):
+        names[f"T{i}"] = target
+        if produce is None:
+            # Copied as validated (see compile_mapping); `fill` is then "is it required".
+            lines += [f"    v = get(T{i})", '    if v is None or v == "":']
+            lines.append(
+                f'        errors.append({{"field": T{i}, "message": REQUIRED}})'
+                if fill
+                else "        pass"
+            )
+            lines += ["    else:", f"        out[T{i}] = v"]
+            continue
+        names[f"P{i}"], names[f"F{i}"] = produce, fill
+        lines += [
+            "    try:",
+            f"        F{i}(P{i}(record), out)",
+            "    except EXPECTED as exc:",
+            f'        errors.append({{"field": T{i}, "message": str(exc)}})',
+            # One odd record must not stop a batch.
+            "    except Exception:",
+            f'        errors.append({{"field": T{i}, "message": UNMAPPABLE}})',
+        ]
+    lines += ["    if errors:", "        return None, errors", "    return out, errors"]
+    exec(compile("\n".join(lines), f"<mapper of {len(steps)} fields>", "exec"), names)
+    return names["map_fields"]
 
 
 def _producer(read: Reader, transforms: Any) -> Reader:

@@ -35,7 +35,7 @@ class MailboxOutput(Output):
     delivers_at_once = True
 
     def encode(self, pipeline, records: list[dict]) -> list[str]:
-        return [jsontext.dumps(r) for r in records]
+        return jsontext.dumps_each(records)
 
     def accept(self, pipeline, run, encoded: list[str]) -> None:
         append_records(pipeline.destination, encoded, run.pk)

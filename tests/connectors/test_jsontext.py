@@ -97,3 +97,10 @@ def test_ordinary_values_are_written_as_orjson_writes_them():
     value = [{"id": 2**64 - 1, "amount": 0.1, "at": "2024-05-01", "tags": ["é"], "ok": None}]
     assert jsontext.dumps(value) == orjson.dumps(value).decode()
     assert json.loads(jsontext.dumps(value)) == value
+
+
+def test_it_writes_each_value_of_a_list_as_dumps_does():
+    values = [{"id": 1, "name": "Zoë"}, {"id": 2**64 + 1}, {1: [2**64]}, {"ok": None}]
+    assert jsontext.dumps_each(values) == [jsontext.dumps(value) for value in values]
+    assert jsontext.dumps_each(values[:1]) == ['{"id":1,"name":"Zoë"}']
+    assert jsontext.dumps_each([]) == []

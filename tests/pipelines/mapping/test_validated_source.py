@@ -67,6 +67,16 @@ def test_other_shapes_still_come_out_in_the_destination_order_without_extra_fiel
     assert mapping.map({"a": 1}) == ({"a": 1}, [])
 
 
+def test_a_record_of_the_destination_shape_does_not_change_how_the_next_ones_map():
+    fields = [FieldSpec("a", "integer"), FieldSpec("b", "string")]
+    mapping = compile_mapping([], fields, validated_by=fields)
+    assert mapping.map({"a": 1, "b": "x"}) == ({"a": 1, "b": "x"}, [])
+    out, _ = mapping.map({"b": "y", "a": 2})
+    assert list(out.items()) == [("a", 2), ("b", "y")]
+    assert mapping.map({"a": 3, "b": "z", "extra": True}) == ({"a": 3, "b": "z"}, [])
+    assert list(mapping.map({"a": 4, "b": "w"})[0].items()) == [("a", 4), ("b", "w")]
+
+
 # Written out by the editor's suggestions, a plain copy of a validated field is as common as
 # an unmapped one: a datetime the source schema already checked keeps its spelling ("Z").
 
