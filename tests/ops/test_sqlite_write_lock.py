@@ -66,3 +66,36 @@ def test_a_forked_child_waits_for_its_parents_lock(tmp_path):
     finally:
         parent._release_write_lock()
         os.waitpid(pid, 0)
+
+
+def open_cursor(connection: DatabaseWrapper):
+    """The backend's own cursor (pytest-django guards `cursor()`), in autocommit mode."""
+    connection.connection = connection.get_new_connection(connection.get_connection_params())
+    connection.autocommit = True
+    return connection.create_cursor()
+
+
+def in_a_thread(work) -> threading.Event:
+    done = threading.Event()
+    threading.Thread(target=lambda: (work(), done.set())).start()
+    return done
+
+
+def test_a_write_outside_a_transaction_queues_on_the_lock_too(tmp_path):
+    # django-q2's database broker writes one statement at a time: each must queue with the
+    # transactions, not meet them in SQLite's sleeping busy handler.
+    holder, writer, reader = (connection_to(tmp_path / "db.sqlite3") for _ in range(3))
+    cursor = open_cursor(writer)
+    cursor.execute("CREATE TABLE t (n integer)")
+    holder._acquire_write_lock()
+    try:
+        inserted = in_a_thread(lambda: cursor.execute("INSERT INTO t VALUES (%s)", [1]))
+        assert not inserted.wait(0.3)
+        # Reads do not queue.
+        assert open_cursor(reader).execute("SELECT count(*) FROM t").fetchone() == (0,)
+    finally:
+        holder._release_write_lock()
+    assert inserted.wait(5)
+    assert not writer._write_locked  # released after its statement
+    many = in_a_thread(lambda: cursor.executemany("DELETE FROM t WHERE n = %s", [[1], [2]]))
+    assert many.wait(5)
