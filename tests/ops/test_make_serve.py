@@ -87,7 +87,13 @@ def test_it_stops_web_and_workers_once_and_cleanly(tmp_path, sig, send):
         wait_healthy(port, server)
         send(server)
         stopped = time.monotonic()
-        output, _ = server.communicate(timeout=30)
+        try:
+            output, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Everything the processes wrote, to show which one held on.
+            os.killpg(server.pid, signal.SIGKILL)
+            output, _ = server.communicate()
+            pytest.fail(f"not stopped within 30 s:\n{output[-6000:]}")
         took = time.monotonic() - stopped
     finally:
         with contextlib.suppress(ProcessLookupError):
