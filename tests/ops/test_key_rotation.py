@@ -54,23 +54,32 @@ def destination(db, settings):
     return connector
 
 
-def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
+@pytest.fixture
+def signed_endpoint(destination):
+    return make_connector(
+        "ingest_endpoint", "Orders in", verification={"scheme": "github", "secret": "gh-789"}
+    )
+
+
+def test_it_re_encrypts_every_secret_with_the_newest_key(destination, signed_endpoint, settings):
     settings.FIELD_ENCRYPTION_KEY = [NEW_KEY, OLD_KEY]
     out = StringIO()
 
     call_command("rotate_encryption_key", stdout=out)
 
     assert out.getvalue().startswith(
-        "Re-encrypted 6 secrets with the newest key (2 in headers, 4 in connectors)."
+        "Re-encrypted 7 secrets with the newest key (5 in connectors, 2 in headers)."
     )
     values = (
         stored("connectors_header", "value")
         + stored("connectors_connector", "auth")
+        + stored("connectors_connector", "verification")
         + stored("connectors_connector", "secret_variables")
         + stored("connectors_connector", "signing_secret")
         + stored("connectors_connector", "previous_signing_secret")
     )
-    assert len(values) == 6  # two headers, the auth, the secret variables, two signing secrets
+    # two headers, the auth, the sender verification, the secret variables, two signing secrets
+    assert len(values) == 7
     for value in values:
         assert readable_with(NEW_KEY, value) and not readable_with(OLD_KEY, value)
 
@@ -84,16 +93,17 @@ def test_it_re_encrypts_every_secret_with_the_newest_key(destination, settings):
         "whsec_old",
     )
     assert connector.header_dict() == {"X-Api-Key": "k-456", "X-Team": "blue"}
+    assert Connector.objects.get(pk=signed_endpoint.pk).verification["secret"] == "gh-789"
 
 
 def test_it_says_which_row_it_cannot_decrypt_and_changes_nothing_there(destination, settings):
     settings.FIELD_ENCRYPTION_KEY = [NEW_KEY]  # the old key was dropped too early
-    before = stored("connectors_header", "value")
+    before = stored("connectors_connector", "auth")
 
-    with pytest.raises(CommandError, match=r"Header after id 0: .*Add the key"):
+    with pytest.raises(CommandError, match=r"Connector after id 0: .*Add the key"):
         call_command("rotate_encryption_key", stdout=StringIO())
 
-    assert stored("connectors_header", "value") == before
+    assert stored("connectors_connector", "auth") == before
 
 
 def test_running_it_twice_is_harmless(destination, settings):

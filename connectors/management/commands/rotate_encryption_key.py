@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connectors import audit
-from connectors.models import Connector, Header
-from connectors.secrets import is_undecryptable
+from connectors.secrets import EncryptedJSONField, EncryptedTextField, is_undecryptable
 
-# Every column stored with connectors.secrets' Fernet fields.
-ENCRYPTED_FIELDS = {
-    Header: ["value"],
-    Connector: ["auth", "secret_variables", "signing_secret", "previous_signing_secret"],
-}
 BATCH_SIZE = 500
+
+
+def encrypted_fields() -> dict[type, list[str]]:
+    """Every column stored with connectors.secrets' Fernet fields, read from the models: a list
+    kept by hand here had left out the ingest endpoints' `verification`, whose secrets then
+    became unreadable once the old key was removed."""
+    found = {}
+    for model in apps.get_models():
+        names = [
+            field.name
+            for field in model._meta.concrete_fields
+            if isinstance(field, EncryptedJSONField | EncryptedTextField)
+        ]
+        if names:
+            found[model] = names
+    return found
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every secret stored at rest (header values, connector auth, secret "
-        "variables and signing secrets) with the first key of FIELD_ENCRYPTION_KEY. Run it after putting a new key "
+        "Re-encrypt every secret stored at rest (header values, connector auth, sender "
+        "verification, secret variables and signing secrets) with the first key of "
+        "FIELD_ENCRYPTION_KEY. Run it after putting a new key "
         "first; when it is done, the older keys can be removed. Safe to run again."
     )
 
     def handle(self, *args, **options):
         counts = {
             model._meta.verbose_name_plural: reencrypt_model(model, fields)
-            for model, fields in ENCRYPTED_FIELDS.items()
+            for model, fields in encrypted_fields().items()
         }
         with audit.scope("command: rotate_encryption_key"):
             audit.record(
