@@ -33,7 +33,7 @@ from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_sav
 from django.utils import timezone
 
 from connectors.audit_log import AuditEntry
-from connectors.secrets import MASK
+from connectors.secrets import MASK, encrypted_fields
 
 # --- who ---------------------------------------------------------------------------------------
 
@@ -304,13 +304,7 @@ def connector_snapshot(connector) -> Snapshot:
     ):
         shown.pop(runtime, None)
     digests = {}
-    for name in (
-        "auth",
-        "secret_variables",
-        "verification",
-        "signing_secret",
-        "previous_signing_secret",
-    ):
+    for name in encrypted_fields(type(connector)):
         value = getattr(connector, name)
         digests[name] = digest(value)
         if name in ("signing_secret", "previous_signing_secret") and connector.is_destination:

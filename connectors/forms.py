@@ -15,7 +15,7 @@ from connectors import secrets
 from connectors.auth import AUTH_TYPES, SECRET_KEYS
 from connectors.jsontext import MAX_JSON_DEPTH, first_too_deep, nesting_exceeds
 from connectors.kinds import PAGINATION_DEFAULTS, REGISTRY
-from connectors.models import Connector
+from connectors.models import SECRET_FIELDS, Connector
 from connectors.secret_variables import usable as usable_secret_variables
 from connectors.serializers import ConnectorSerializer, HeaderSerializer, SchemaSerializer
 from connectors.verification_form import (
@@ -528,15 +528,7 @@ def initial_from(connector: Connector) -> dict:
     initial = {
         field.name: getattr(connector, field.name)
         for field in Connector._meta.concrete_fields
-        if field.name
-        not in (
-            "auth",
-            "secret_variables",
-            "signing_secret",
-            "previous_signing_secret",
-            "verification",
-            "schema",
-        )
+        if field.name not in (*SECRET_FIELDS, "schema")
     }
     initial["schema_json"] = json.dumps(SchemaSerializer(connector.schema).data)
     initial["headers_json"] = json.dumps(

@@ -93,10 +93,6 @@ class SchemaField(models.Model):
         )
 
 
-# The connector's own encrypted columns (header values are encrypted in Header).
-SECRET_FIELDS = ("auth", "secret_variables", "signing_secret", "previous_signing_secret")
-
-
 class ConnectorQuerySet(models.QuerySet):
     def sources(self):
         from connectors.kinds import SOURCE_KINDS
@@ -360,6 +356,10 @@ class Connector(models.Model):
                 )
             )
         Header.objects.bulk_create(rows)
+
+
+# The connector's own encrypted columns (header values are encrypted in Header).
+SECRET_FIELDS = secrets.encrypted_fields(Connector)
 
 
 class Header(models.Model):

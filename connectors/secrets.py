@@ -120,6 +120,16 @@ def _from_dump(value: str) -> str:
         ) from None
 
 
+def encrypted_fields(model) -> tuple[str, ...]:
+    """The names of `model`'s columns stored encrypted by the fields below: read from the model,
+    so that rotation, audit digests and the undecryptable check never miss a new one."""
+    return tuple(
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField | EncryptedJSONField)
+    )
+
+
 class EncryptedTextField(models.TextField):
     """A text column whose value is Fernet-encrypted in the database and plain in Python.
 

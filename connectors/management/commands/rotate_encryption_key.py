@@ -7,25 +7,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connectors import audit
-from connectors.secrets import EncryptedJSONField, EncryptedTextField, is_undecryptable
+from connectors.secrets import encrypted_fields, is_undecryptable
 
 BATCH_SIZE = 500
 
 
-def encrypted_fields() -> dict[type, list[str]]:
-    """Every column stored with connectors.secrets' Fernet fields, read from the models: a list
-    kept by hand here had left out the ingest endpoints' `verification`, whose secrets then
-    became unreadable once the old key was removed."""
-    found = {}
-    for model in apps.get_models():
-        names = [
-            field.name
-            for field in model._meta.concrete_fields
-            if isinstance(field, EncryptedJSONField | EncryptedTextField)
-        ]
-        if names:
-            found[model] = names
-    return found
+def encrypted_columns() -> dict[type, tuple[str, ...]]:
+    """Every model's encrypted columns, read from the models: a list kept by hand here had left
+    out the ingest endpoints' `verification`, whose secrets then became unreadable once the old
+    key was removed."""
+    return {model: names for model in apps.get_models() if (names := encrypted_fields(model))}
 
 
 class Command(BaseCommand):
@@ -39,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         counts = {
             model._meta.verbose_name_plural: reencrypt_model(model, fields)
-            for model, fields in encrypted_fields().items()
+            for model, fields in encrypted_columns().items()
         }
         with audit.scope("command: rotate_encryption_key"):
             audit.record(
@@ -55,7 +46,7 @@ class Command(BaseCommand):
         )
 
 
-def reencrypt_model(model, fields: list[str], batch_size: int = BATCH_SIZE) -> int:
+def reencrypt_model(model, fields: tuple[str, ...], batch_size: int = BATCH_SIZE) -> int:
     """Rewrite `fields` of every row; the number of non-empty values rewritten.
 
     Loading decrypts with any listed key and saving encrypts with the first one, so a
