@@ -179,8 +179,8 @@ class Delivery(models.Model):
         """Take its records from payload text (read along with the row, saving a query, or
         just encoded for a new delivery), decoded only if something asks for them."""
         # A row written without its payload fails visibly as carrying no record; never a crash
-        # that would leave it to be claimed again and again.
-        # Decoded only if something needs the records: an untemplated batch is sent as this text.
+        # that would leave it to be claimed again and again. An untemplated batch is sent as
+        # this text, never decoded.
         self.payload_text = body
         self._records = None if body is not None else []
 

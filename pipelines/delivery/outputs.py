@@ -12,25 +12,22 @@ from pipelines.runs.outputs import Output, register
 class HttpDestinationOutput(Output):
     kind = "http_destination"
 
-    def encode(self, pipeline, records: list[dict]) -> list:
+    def encode(self, pipeline, records: list[dict]) -> list[tuple[int, str]]:
+        """Each delivery's record count and payload text: the text only, not the mapped records
+        too, which would stay alive until the commit, a copy of the whole batch."""
         size = max(1, pipeline.destination.batch_size)
-        deliveries = []
-        for i in range(0, len(records), size):
-            batch = records[i : i + size]
-            delivery = Delivery(
-                pipeline=pipeline, destination=pipeline.destination, record_count=len(batch)
-            )
-            # The payload text only, not the mapped records too: they would stay alive with
-            # the delivery until the commit, a copy of the whole batch (read again from the
-            # text if anything asks for `records`).
-            delivery.use_payload(DeliveryPayload.encode(batch))
-            deliveries.append(delivery)
-        return deliveries
+        batches = (records[i : i + size] for i in range(0, len(records), size))
+        return [(len(batch), DeliveryPayload.encode(batch)) for batch in batches]
 
-    def accept(self, pipeline, run, encoded: list) -> None:
-        for delivery in encoded:
-            delivery.run = run
-        ids = [d.pk for d in Delivery.create_all(encoded)]
+    def accept(self, pipeline, run, encoded: list[tuple[int, str]]) -> None:
+        deliveries = []
+        for count, text in encoded:
+            delivery = Delivery(
+                pipeline=pipeline, destination=pipeline.destination, run=run, record_count=count
+            )
+            delivery.use_payload(text)  # records read again from the text if anything asks
+            deliveries.append(delivery)
+        ids = [d.pk for d in Delivery.create_all(deliveries)]
         # Outbound HTTP never happens inside the request: workers pick these up after the commit,
         # a task per chunk of ids, never one per delivery.
         transaction.on_commit(lambda: enqueue_deliveries(ids))

@@ -25,8 +25,7 @@ class Output:
 
     def accept(self, pipeline, run, encoded: Any) -> None:
         """Write `encoded` into `run`. Called again with the same `encoded` when the transaction
-        rolled back and is retried (a delivery is then inserted with the id the rolled-back
-        insert gave it, free again)."""
+        rolled back and is retried: `encoded` is data, never rows already inserted once."""
         raise NotImplementedError
 
 
