@@ -328,7 +328,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
 
     def merge_secret_variables(self, kind_name: str, attrs: dict) -> None:
         """Masked values become the stored ones; a name also in `variables` is refused."""
-        if not kind_name.startswith("http_"):
+        if "secret_variables" not in REGISTRY[kind_name].fields:
             attrs.pop("secret_variables", None)
             return
         stored = self.instance.secret_variables if self.instance else {}

@@ -48,13 +48,13 @@ class CursorWrapper(base.SQLiteCursorWrapper):
     database: DatabaseWrapper
 
     def execute(self, query, params=None):
-        if self.database.autocommit and not self.database._write_locked and writes(query):
+        if self.database.writes_alone(query):
             with self.database.write_lock():
                 return super().execute(query, params)
         return super().execute(query, params)
 
     def executemany(self, query, param_list):
-        if self.database.autocommit and not self.database._write_locked and writes(query):
+        if self.database.writes_alone(query):
             with self.database.write_lock():
                 return super().executemany(query, param_list)
         return super().executemany(query, param_list)
@@ -76,6 +76,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         cursor = self.connection.cursor(factory=CursorWrapper)
         cursor.database = self
         return cursor
+
+    def writes_alone(self, query: str) -> bool:
+        """Whether `query` writes as a transaction of its own (autocommit mode): it then takes
+        the write lock itself (inside `atomic`, the block already holds it)."""
+        return self.autocommit and not self._write_locked and writes(query)
 
     @contextlib.contextmanager
     def write_lock(self):
