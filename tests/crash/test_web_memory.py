@@ -9,6 +9,7 @@ run; now its RSS after the first few requests stays within a bound.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -53,6 +54,32 @@ def resident_bytes(pid: int, key: str = "VmRSS") -> int:
     raise AssertionError(f"no {key} for {pid}")
 
 
+@dataclass
+class Worker:
+    pid: int
+    url: str
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def worker(live_env, processes, tmp_path) -> Worker:
+    """One gunicorn worker process serving an ingest endpoint fanned out to a mailbox and to an
+    HTTP destination."""
+    source = make_connector("ingest_endpoint", "Orders", FIELDS)
+    token = source.rotate_token()
+    add_destination(source, "mailbox")
+    add_destination(source, "http_destination")
+    web = WebServer(live_env, tmp_path / "web.log", workers=1, threads=4)
+    processes.append(web.start())
+    master = web.popen.pid
+    (pid,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return Worker(
+        int(pid),
+        f"{web.url}/api/v1/ingest/{source.slug}/",
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+
+
 def add_destination(source, kind: str) -> None:
     if kind == "mailbox":
         destination = make_connector("mailbox", "Outbox", FIELDS)
@@ -67,29 +94,14 @@ def add_destination(source, kind: str) -> None:
 # Stored records are what grew the process (a body only validated left nothing behind): the
 # heap glibc kept after them, and deliveries in reference cycles with their payloads and records.
 @pytest.mark.slow
-def test_it_levels_off_after_a_few_large_bodies(live_env, processes, tmp_path):
-    source = make_connector("ingest_endpoint", "Orders", FIELDS)
-    token = source.rotate_token()
-    add_destination(source, "mailbox")
-    add_destination(source, "http_destination")
-    web = WebServer(live_env, tmp_path / "web.log", workers=1, threads=4)
-    processes.append(web.start())
-    master = web.popen.pid
-    (worker,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    url = f"{web.url}/api/v1/ingest/{source.slug}/"
-
+def test_it_levels_off_after_a_few_large_bodies(worker):
     after: list[int] = []
     for round_ in range(REQUESTS):
-        response = requests.post(
-            url,
-            data=body(round_),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
+        response = requests.post(worker.url, data=body(round_), headers=worker.headers, timeout=60)
         assert response.status_code == 202, response.text[:500]
         # The worker gives memory back after it has answered.
         time.sleep(0.3)
-        after.append(resident_bytes(int(worker)))
+        after.append(resident_bytes(worker.pid))
 
     growth = after[-1] - after[0]
     mib = [f"{n / 2**20:.0f}" for n in after]
@@ -97,19 +109,8 @@ def test_it_levels_off_after_a_few_large_bodies(live_env, processes, tmp_path):
 
 
 @pytest.mark.slow
-def test_its_peak_ingesting_a_large_body_is_a_bounded_multiple_of_the_body(
-    live_env, processes, tmp_path
-):
-    source = make_connector("ingest_endpoint", "Orders", FIELDS)
-    token = source.rotate_token()
-    add_destination(source, "mailbox")
-    add_destination(source, "http_destination")
-    web = WebServer(live_env, tmp_path / "web.log", workers=1, threads=4)
-    processes.append(web.start())
-    master = web.popen.pid
-    (worker,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    url = f"{web.url}/api/v1/ingest/{source.slug}/"
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+def test_its_peak_ingesting_a_large_body_is_a_bounded_multiple_of_the_body(worker):
+    url, headers = worker.url, worker.headers
     # A small body first: what is imported and cached on first use is not the body's.
     small = [{"id": -n, "email": f"w{n}@example.com", "note": NOTE} for n in range(1, 101)]
     assert requests.post(url, data=orjson.dumps(small), headers=headers, timeout=60).ok
@@ -117,13 +118,13 @@ def test_its_peak_ingesting_a_large_body_is_a_bounded_multiple_of_the_body(
     large = orjson.dumps(
         [{"id": n, "email": f"c{n}@example.com", "note": NOTE} for n in range(2 * RECORDS)]
     )
-    idle = resident_bytes(int(worker))
-    Path(f"/proc/{worker}/clear_refs").write_text("5")  # the peak starts afresh from here
+    idle = resident_bytes(worker.pid)
+    Path(f"/proc/{worker.pid}/clear_refs").write_text("5")  # the peak starts afresh from here
 
     response = requests.post(url, data=large, headers=headers, timeout=60)
 
     assert response.status_code == 202, response.text[:500]
-    growth = resident_bytes(int(worker), "VmHWM") - idle
+    growth = resident_bytes(worker.pid, "VmHWM") - idle
     assert growth <= PEAK_BOUND * len(large), (
         f"grew {growth / 2**20:.0f} MiB, {growth / len(large):.1f}x a body of "
         f"{len(large) / 2**20:.1f} MiB"
