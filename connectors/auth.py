@@ -34,6 +34,9 @@ from connectors.secrets import MASK, UNDECRYPTABLE, is_undecryptable
 
 AUTH_TYPES = ("none", "bearer", "basic", "api_key", "oauth2_client_credentials")
 SECRET_KEYS = {"token", "password", "value", "client_secret"}
+# Basic auth's username is shown, unless flagged secret: some APIs take their key as the
+# username (Segment's write key, Stripe's secret key), and a key must never be shown.
+SECRET_USERNAME = "username_secret"
 
 API_KEY_LOCATIONS = ("header", "query")
 OAUTH2_CLIENT_AUTH = ("basic", "body")
@@ -82,7 +85,8 @@ def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
 
     - none
     - bearer: token
-    - basic: username, password (may be empty)
+    - basic: username, password (may be empty), username_secret (true: the username is a key,
+      kept and shown like the password)
     - api_key: in ("header" default, or "query"), name ("X-Api-Key" default in a header), value
     - oauth2_client_credentials: token_url, client_id, client_secret, scope (optional),
       audience (optional), client_auth ("basic" default, or "body")
@@ -97,11 +101,16 @@ def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
     if kind == "bearer":
         return {"type": kind, "token": _header_safe(kind, "token", _text(config, "token"))}
     if kind == "basic":
-        return {
+        secret_username = config.get(SECRET_USERNAME, False)
+        if not isinstance(secret_username, bool):
+            raise ValueError(f"auth basic: '{SECRET_USERNAME}' must be true or false")
+        basic = {
             "type": kind,
             "username": _text(config, "username"),
             "password": _text(config, "password", required=False),
         }
+        # Written only when set, so that the documents of other basic auths stay as they were.
+        return {**basic, SECRET_USERNAME: True} if secret_username else basic
     if kind == "api_key":
         location = _text(config, "in", default="header")
         if location not in API_KEY_LOCATIONS:
@@ -134,9 +143,18 @@ def validate_auth(config: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
+def secret_keys(config: Mapping[str, Any] | None) -> set[str]:
+    """The keys of `config` holding secrets: masked when shown, exported as references,
+    redacted from texts, never put back into a form."""
+    if config and config.get("type") == "basic" and config.get(SECRET_USERNAME) is True:
+        return SECRET_KEYS | {"username"}
+    return SECRET_KEYS
+
+
 def mask_auth(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy fit for display: secret values replaced by the mask."""
-    return {key: MASK if key in SECRET_KEYS and value else value for key, value in config.items()}
+    hidden = secret_keys(config)
+    return {key: MASK if key in hidden and value else value for key, value in config.items()}
 
 
 def _set_header(headers: dict[str, str], name: str, value: str) -> None:

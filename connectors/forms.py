@@ -12,7 +12,7 @@ import json
 from django import forms
 
 from connectors import secrets
-from connectors.auth import AUTH_TYPES, SECRET_KEYS
+from connectors.auth import AUTH_TYPES, SECRET_USERNAME, secret_keys
 from connectors.jsontext import MAX_JSON_DEPTH, first_too_deep, nesting_exceeds
 from connectors.kinds import PAGINATION_DEFAULTS, REGISTRY
 from connectors.models import SECRET_FIELDS, Connector
@@ -36,7 +36,11 @@ AUTH_LABELS = {
 # Form field -> key of the auth document, per type.
 AUTH_FIELDS = {
     "bearer": {"auth_token": "token"},
-    "basic": {"auth_username": "username", "auth_password": "password"},
+    "basic": {
+        "auth_username": "username",
+        "auth_password": "password",
+        "auth_username_secret": SECRET_USERNAME,
+    },
     "api_key": {"auth_in": "in", "auth_name": "name", "auth_value": "value"},
     "oauth2_client_credentials": {
         "auth_token_url": "token_url",
@@ -109,6 +113,13 @@ class ConnectorForm(VerificationFields):
     auth_token = optional(forms.CharField(label="Token", widget=forms.PasswordInput))
     auth_username = optional(forms.CharField(label="Username"))
     auth_password = optional(forms.CharField(label="Password", widget=forms.PasswordInput))
+    auth_username_secret = optional(
+        forms.BooleanField(
+            label="The username is a secret",
+            help_text="For APIs whose key is the username (Segment's write key): "
+            "kept and shown masked, like the password.",
+        )
+    )
     auth_in = optional(
         forms.ChoiceField(
             label="Send the key in", choices=[("header", "a header"), ("query", "the query string")]
@@ -258,9 +269,12 @@ class ConnectorForm(VerificationFields):
 
     def mark_stored_secrets(self, instance: Connector) -> None:
         stored = instance.auth or {}
+        hidden = secret_keys(stored)
+        if "username" in hidden and "auth_username" in self.fields:
+            self.fields["auth_username"].widget = forms.PasswordInput()
         for fields in AUTH_FIELDS.values():
             for form_name, key in fields.items():
-                if key in SECRET_KEYS and stored.get(key) and form_name in self.fields:
+                if key in hidden and stored.get(key) and form_name in self.fields:
                     self.fields[form_name].help_text = KEEP_SECRET_HELP
         self.mark_stored_verification_secrets(instance)
         if "signing_secret" in self.fields and not instance.signing_secret:
@@ -398,14 +412,10 @@ class ConnectorForm(VerificationFields):
         auth_type = data.get("auth_type") or "none"
         document = {"type": auth_type}
         stored = (self.instance.auth or {}) if self.instance else {}
+        hidden = secret_keys(stored)
         for form_name, key in AUTH_FIELDS.get(auth_type, {}).items():
             value = data.get(form_name) or ""
-            if (
-                not value
-                and key in SECRET_KEYS
-                and stored.get(key)
-                and stored.get("type") == auth_type
-            ):
+            if not value and key in hidden and stored.get(key) and stored.get("type") == auth_type:
                 value = secrets.MASK  # blank means "keep the stored secret"
             if value:
                 document[key] = value
@@ -536,10 +546,11 @@ def initial_from(connector: Connector) -> dict:
     )
     initial["variables_json"] = json.dumps(connector.variables or {})
     auth = connector.auth or {}
+    hidden = secret_keys(auth)
     initial["auth_type"] = auth.get("type", "none")
     for fields in AUTH_FIELDS.values():
         for form_name, key in fields.items():
-            if key not in SECRET_KEYS and key in auth:
+            if key not in hidden and key in auth:
                 initial[form_name] = auth[key]
     initial.update(verification_initial(connector))
     pagination = connector.pagination or {"type": "none"}

@@ -267,8 +267,9 @@ def move_url_credentials(connector) -> str | None:
     """Credentials written in the URL (`https://user:password@host/`) become its basic auth.
 
     A URL is stored in clear and shown on pages, in the API and in attempt logs; auth is
-    encrypted at rest and always shown masked. The request sent is the same: `requests` turns
-    userinfo into that very Authorization header. The error, when they cannot be moved.
+    encrypted at rest and always shown masked (a username given without a password too: it is
+    a token). The request sent is the same: `requests` turns userinfo into that very
+    Authorization header. The error, when they cannot be moved.
     """
     url = connector.url.strip()
     try:
@@ -288,6 +289,9 @@ def move_url_credentials(connector) -> str | None:
         )
     username, _, password = userinfo.partition(":")
     connector.auth = {"type": "basic", "username": unquote(username), "password": unquote(password)}
+    if not password:
+        # `https://token@host/`: a username alone is the key itself.
+        connector.auth["username_secret"] = True
     connector.url = urlunsplit(parts._replace(netloc=host))
     return None
 

@@ -10,7 +10,7 @@ URL-encoded, base64, JSON- or repr-escaped), becomes the mask.
 
 What a connector holds: header values flagged secret (and those of always-secret names), its
 secret variables (a URL among them also by its path), its auth values (bearer token, Basic
-password and the header made of it, API key, OAuth2 client secret), credentials in its URLs'
+password, a Basic username flagged secret, and the header made of them, API key, OAuth2 client secret), credentials in its URLs'
 userinfo, its signing secrets, the secrets of its sender
 verification, and the OAuth2 access tokens fetched for it at run time (looked up when a text
 is redacted, so a token fetched after the redactor was made is covered).
@@ -145,7 +145,7 @@ def auth_secrets(config: Mapping[str, Any] | None) -> list[str]:
     """An auth setting's secrets, and the Basic credentials made from them."""
     if not config or is_undecryptable(config):
         return []
-    found = [str(config.get(key) or "") for key in auth.SECRET_KEYS]
+    found = [str(config.get(key) or "") for key in auth.secret_keys(config)]
     kind = config.get("type")
     if kind == "basic":
         found.append(auth.basic_credentials(config.get("username", ""), config.get("password", "")))

@@ -5,6 +5,11 @@ listing its inputs. `{input: NAME}` in the document stands for an input's value:
 value (`token: {input: api_key}`) or inside a string (`"{input: base_url}/v1/send/email"`).
 Starting from a preset fills the inputs in and applies the result through the same path as a
 configuration file, so a preset can do nothing a file could not.
+
+An input marked `secret: true` may only go where every page, API answer and export shows the
+mask: a secret header's value, a secret variable, auth's secret keys (a Basic username only with
+`username_secret: true`), verification's secrets, the signing secret. Anywhere else it would be
+shown as typed, so `load` refuses the file, naming the input and the place.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from typing import Any
 
 import yaml
 
+from connectors.auth import mask_auth
 from connectors.models import Connector
+from connectors.secrets import MASK
+from connectors.verification import mask_verification
 from pipelines.config.apply import Plan, apply
 from pipelines.config.document import Document, DocumentError
 from pipelines.mapping.models import Pipeline
@@ -25,6 +33,10 @@ from pipelines.mapping.models import Pipeline
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 INPUT = re.compile(r"\{input:\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 KINDS = ("source", "destination", "ingest")
+
+
+class PresetError(ValueError):
+    """A preset file that cannot be offered (named, with what is wrong and where)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,55 @@ def references(value: Any) -> set[str]:
     return set()
 
 
+def as_shown(connector: dict) -> dict:
+    """A connector of a preset as pages, API answers and exports show it: secrets masked by the
+    same functions they use."""
+    shown = dict(connector)
+    if isinstance(shown.get("auth"), dict):
+        shown["auth"] = mask_auth(shown["auth"])
+    if isinstance(shown.get("verification"), dict):
+        shown["verification"] = mask_verification(shown["verification"])
+    if isinstance(shown.get("headers"), list):
+        shown["headers"] = [
+            {**header, "value": MASK}
+            if isinstance(header, dict) and header.get("secret")
+            else header
+            for header in shown["headers"]
+        ]
+    if isinstance(shown.get("secret_variables"), dict):
+        shown["secret_variables"] = dict.fromkeys(shown["secret_variables"], MASK)
+    for key in ("signing_secret", "previous_signing_secret"):
+        if shown.get(key):
+            shown[key] = MASK
+    return shown
+
+
+def placed(value: Any, where: str) -> list[tuple[str, str]]:
+    """(path, input name) of every input `value` uses."""
+    if isinstance(value, dict):
+        if set(value) == {"input"} and isinstance(value["input"], str):
+            return [(where, value["input"])]
+        return [hit for k, v in value.items() for hit in placed(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in placed(v, f"{where}[{i}]")]
+    if isinstance(value, str):
+        return [(where, name) for name in INPUT.findall(value)]
+    return []
+
+
+def shown_secrets(body: dict, inputs: tuple[Input, ...]) -> list[tuple[str, str]]:
+    """(path, input name) of each secret input the preset would put where it is shown."""
+    secret = {i.name for i in inputs if i.secret}
+    hits = [
+        hit
+        for index, connector in enumerate(body.get("connectors") or [])
+        for hit in placed(as_shown(connector), f"connectors[{index}]")
+    ]
+    # Pipelines hold no secret field: a mapping's value or template is shown as written.
+    hits += placed(body.get("pipelines") or [], "pipelines")
+    return [(where, name) for where, name in hits if name in secret]
+
+
 def load(path: Path) -> Preset:
     data = yaml.safe_load(path.read_text())
     head = data.pop("preset")
@@ -134,6 +195,18 @@ def load(path: Path) -> Preset:
         )
         for i in head.get("inputs", [])
     )
+    shown = shown_secrets(data, inputs)
+    if shown:
+        raise PresetError(
+            f"{path.name}: "
+            + "; ".join(
+                f"the secret input '{name}' is at {where}, which is shown as written"
+                for where, name in shown
+            )
+            + ". Put secrets where they are masked: a header with secret: true, "
+            "secret_variables, auth's password, token, value or client_secret (or its username "
+            "with username_secret: true), verification's secrets."
+        )
     return Preset(
         name=head["name"],
         title=head["title"],

@@ -37,6 +37,30 @@ def test_it_moves_url_credentials_into_basic_auth(api, kind):
     assert "p%40ss" not in str(Connector.objects.filter(pk=connector.pk).values("url", "auth")[0])
 
 
+def test_a_token_alone_in_the_url_becomes_a_secret_username(api):
+    answer = api.post(
+        "/api/v1/connectors/",
+        {
+            "name": "Hooks",
+            "kind": "http_destination",
+            "url": "https://tok_live_0123456789@api.example.com/hooks",
+            "schema": FIELDS,
+        },
+        format="json",
+    )
+
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["auth"] == {
+        "type": "basic",
+        "username": MASK,
+        "password": "",
+        "username_secret": True,
+    }
+    assert "tok_live_0123456789" not in answer.content.decode()
+    connector = Connector.objects.get(pk=answer.json()["id"])
+    assert connector.auth["username"] == "tok_live_0123456789"
+
+
 def test_it_moves_them_on_an_edit_too(api):
     created = api.post(
         "/api/v1/connectors/",
