@@ -10,9 +10,9 @@ URL-encoded, base64, JSON- or repr-escaped), becomes the mask.
 
 What a connector holds: header values flagged secret (and those of always-secret names), its
 secret variables (a URL among them also by its path), its auth values (bearer token, Basic
-password, a Basic username flagged secret, and the header made of them, API key, OAuth2 client secret), credentials in its URLs'
-userinfo, its signing secrets, the secrets of its sender
-verification, and the OAuth2 access tokens fetched for it at run time (looked up when a text
+password, a Basic username flagged secret, and the header made of them, API key, OAuth2
+client secret), credentials in its URLs' userinfo, its signing secrets, the secrets of its
+sender verification, and the OAuth2 access tokens fetched for it at run time (looked up when a text
 is redacted, so a token fetched after the redactor was made is covered).
 
 Each process remembers the secrets of the connectors it redacted for (a bounded registry), so
