@@ -97,7 +97,20 @@ def wrk(
     script.write_text("\n".join(lines) + "\n")
     cpu_before = tree_cpu_seconds(server_pid)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script), url],
+        # wrk's own timeout (2 s) would count one stall of a large batch as a socket error and
+        # end the whole run; a request that takes longer than 10 s still does.
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{SECONDS}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=SECONDS + 60,
