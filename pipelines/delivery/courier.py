@@ -2,8 +2,8 @@
 destination.
 
 What to do with an outcome (retry, backoff, dead, destination health) is in `outcomes.py`,
-replays and the sweeper in `replay.py`; this module is the worker's hot path that shares database work
-between the deliveries of a task.
+writing outcomes in `recording.py`, replays and the sweeper in `replay.py`; this module is the
+worker's hot path that shares database work between the deliveries of a task.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,7 +24,6 @@ from connectors.kinds import get_kind
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
 from connectors.redaction import Redactor
-from osmosproject.metrics import record_attempt
 from pipelines.delivery.limits import limit_wait
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.delivery.outcomes import (
@@ -33,11 +31,9 @@ from pipelines.delivery.outcomes import (
     close_lost_attempt,
     give_up_after_crashes,
     lease_seconds,
-    next_state,
-    update_health,
 )
-from pipelines.delivery.queue import enqueue_deliveries
-from pipelines.runs.models import Run
+from pipelines.delivery.queue import DELIVERIES_PER_TASK, enqueue_deliveries
+from pipelines.delivery.recording import Sent, write_outcomes
 
 # One logger for all of delivering, whichever module writes.
 logger = logging.getLogger("pipelines.delivery")
@@ -78,6 +74,9 @@ DESTINATION_FIELDS = (
     "previous_signing_secret",
     "failing_since",
 )
+# A task goes on with its destination's deliveries waiting for tasks of their own while its
+# requests take less than this on average (see `Courier._worth_taking_along`).
+TAKE_ALONG_BELOW_SECONDS = 0.02
 # A worker waits this long at most for a rate or concurrency slot, then leaves it to the sweeper.
 LIMIT_WAIT_SECONDS = 5.0
 
@@ -111,15 +110,6 @@ def deliver_many(delivery_ids: list[int]) -> dict[int, str]:
     return statuses
 
 
-@dataclass
-class Sent:
-    """A delivery sent (or refused before sending) whose outcome is not written yet."""
-
-    delivery: Delivery
-    attempt: DeliveryAttempt
-    outcome: Outcome
-
-
 class Courier:
     """Sends one task's deliveries to one destination, sharing the database work between them.
 
@@ -144,6 +134,9 @@ class Courier:
         self.statuses: dict[int, str] = {}
         self.redactor = Redactor.for_connector(destination)
         self.slow = False  # an attempt ran into its timeout
+        # Deliveries handled, requests sent and the time they took: see `_worth_taking_along`.
+        self.taken = self.requests = 0
+        self.request_seconds = 0.0
 
     def deliver(self, due: list[Delivery], now) -> dict[int, str]:
         if not self.destination.enabled:
@@ -151,6 +144,16 @@ class Courier:
             # while the destination is disabled and queues them at the first sweep after.
             self._wait_for_enabling([d.pk for d in due], now)
             return {}
+        self._deliver_due(due, now)
+        while self._worth_taking_along():
+            waiting = self._waiting()
+            if not waiting:
+                break
+            self._deliver_due(waiting, timezone.now())
+        return self.statuses
+
+    def _deliver_due(self, due: list[Delivery], now) -> None:
+        self.taken += len(due)
         claimable = []
         for delivery in due:
             delivery.destination = self.destination
@@ -171,7 +174,39 @@ class Courier:
                 _defer(rest, claimed)  # no slot came free in time: the sweeper queues them later
                 break
             self._send_all(claimed)
-        return self.statuses
+
+    # --- Taking waiting deliveries along ---
+
+    def _worth_taking_along(self) -> bool:
+        """Whether to go on with the destination's deliveries waiting for tasks of their own.
+
+        A sender posting one request at a time makes a delivery, and so a task, per request;
+        the fixed cost of a task (loading the destination, claiming, writing the outcomes: a
+        dozen queries, some 10 to 20 ms) then outweighs its request when the destination answers
+        fast. Taken along, the waiting deliveries share it, and their own tasks find nothing
+        due. A slow destination is better served by the workers in parallel, each with its own
+        task; a limited one is sent a claim of one at a time, and leaves the rest to the sweeper.
+        """
+        return (
+            self.claim_size > 1
+            and not self.slow
+            and self.destination.enabled
+            and not self._out_of_time()
+            and self.taken < DELIVERIES_PER_TASK
+            and 0 < self.request_seconds < TAKE_ALONG_BELOW_SECONDS * self.requests
+        )
+
+    def _waiting(self) -> list[Delivery]:
+        """This destination's other due deliveries, oldest first, up to a task's worth in all."""
+        return list(
+            Delivery.objects.filter(
+                destination=self.destination,
+                status=Delivery.Status.PENDING,
+                next_attempt_at__lte=timezone.now(),
+            )
+            .only(*DUE_FIELDS)
+            .order_by("next_attempt_at")[: DELIVERIES_PER_TASK - self.taken]
+        )
 
     # --- Claiming ---
 
@@ -361,7 +396,10 @@ class Courier:
                 error=f"The worker failed on this attempt: {exc!r}"[:500],
                 about_destination=False,
             )
-        attempt.duration_ms = round((time.monotonic() - started) * 1000)
+        took = time.monotonic() - started
+        attempt.duration_ms = round(took * 1000)
+        self.requests += 1
+        self.request_seconds += took
         # What is stored and shown of the attempt (last_error, the attempt log, the disabled
         # reason, log lines) holds none of the destination's secrets.
         outcome.error = self.redactor.redact(outcome.error)
@@ -376,62 +414,9 @@ class Courier:
     def _flush(self) -> None:
         """Write the outcomes sent since the last flush, and move their deliveries on."""
         self.flushed = time.monotonic()
-        if not self.sent:
-            return
-        sent, self.sent = self.sent, []
-        now = timezone.now()
-        with transaction.atomic():
-            # A delivery whose lease expired and that another worker claimed is no longer ours:
-            # its attempt is logged, but the other worker's result is the one that counts.
-            mine = set(
-                Delivery.objects.select_for_update()
-                .filter(
-                    pk__in=[s.delivery.pk for s in sent],
-                    status=Delivery.Status.DELIVERING,
-                    claimed_by=self.token,
-                )
-                .values_list("pk", flat=True)
-            )
-            moves: dict[tuple, list[int]] = defaultdict(list)
-            counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-            for s in sent:
-                if s.delivery.pk not in mine:
-                    s.attempt.error = f"{s.outcome.error} (lease lost: not counted)".strip()
-                    continue
-                status, changes = next_state(s.delivery, s.outcome, now)
-                key = (status, s.outcome.status_code, s.outcome.error, *sorted(changes.items()))
-                moves[key].append(s.delivery.pk)
-                self.statuses[s.delivery.pk] = status
-                if s.delivery.run_id is not None and status in Delivery.FINAL:
-                    column = 0 if status == Delivery.Status.DELIVERED else 1
-                    counts[(s.delivery.run_id, s.delivery.pipeline_id)][column] += (
-                        s.delivery.record_count
-                    )
-            for (status, status_code, error, *changes), ids in moves.items():
-                Delivery.objects.filter(pk__in=ids).update(
-                    status=status,
-                    lease_expires_at=None,
-                    last_status_code=status_code,
-                    last_error=error,
-                    updated_at=now,
-                    **dict(changes),
-                )
-            # Under a rate limit the attempt was written at the claim; the others are new.
-            written = [s.attempt for s in sent if s.attempt.pk is not None]
-            DeliveryAttempt.objects.bulk_create([s.attempt for s in sent if s.attempt.pk is None])
-            for attempt in written:
-                attempt.save()
-            for s in sent:
-                record_attempt(
-                    s.delivery,
-                    s.attempt,
-                    self.statuses[s.delivery.pk] if s.delivery.pk in mine else None,
-                )
-            for (run_id, pipeline_id), (delivered, failed) in counts.items():
-                Run(pk=run_id).count_delivery(pipeline_id, delivered=delivered, failed=failed)
-            for s in sent:
-                if s.delivery.pk in mine and s.outcome.about_destination:
-                    update_health(self.destination, s.outcome, now)
+        if self.sent:
+            sent, self.sent = self.sent, []
+            self.statuses.update(write_outcomes(self.destination, self.token, sent))
 
 
 def _defer(delivery_ids: list[int], seconds: float) -> None:

@@ -118,8 +118,11 @@ class Delivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["status", "lease_expires_at"], name="delivery_lease"),
             models.Index(fields=["pipeline", "status"], name="delivery_pipeline_status"),
-            # The concurrency limit counts a destination's deliveries in flight.
-            models.Index(fields=["destination", "status"], name="delivery_destination_status"),
+            # The concurrency limit counts a destination's deliveries in flight; a task takes
+            # along its destination's other due deliveries, oldest first (courier.py).
+            models.Index(
+                fields=["destination", "status", "next_attempt_at"], name="delivery_destination_due"
+            ),
         ]
 
     # Records given to this instance (or read once from its payload), and whether save() must

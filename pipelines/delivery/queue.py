@@ -18,6 +18,11 @@ def enqueue_deliveries(delivery_ids: list[int]) -> None:
     for start in range(0, len(delivery_ids), DELIVERIES_PER_TASK):
         chunk = delivery_ids[start : start + DELIVERIES_PER_TASK]
         try:
-            async_task("pipelines.delivery.tasks.deliver_many", chunk, group="deliveries")
+            # save=False: django-q2 would store each task's result and, to keep only the last
+            # save_limit, read (and unpickle) every stored result again per task. The outcome of
+            # each delivery is in our tables; the sweeper's saved tasks keep /healthz's heartbeat.
+            async_task(
+                "pipelines.delivery.tasks.deliver_many", chunk, group="deliveries", save=False
+            )
         except Exception:
             logger.exception("deliveries=%s not queued; the sweeper will queue them", chunk)

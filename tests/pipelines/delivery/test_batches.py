@@ -11,10 +11,13 @@ import pytest
 import time_machine
 from django.db import connection
 from django_q.models import Task
+from django_q.signals import pre_enqueue
+from django_q.tasks import async_task
 from werkzeug import Response
 
 from connectors.models import Connector
 from pipelines.delivery.models import Delivery, DeliveryAttempt
+from pipelines.delivery.queue import enqueue_deliveries
 from pipelines.delivery.tasks import deliver_many, sweep_deliveries
 from pipelines.runs.batches import prepare
 from pipelines.runs.models import Run, RunStat
@@ -27,6 +30,20 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _private_destinations(settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = True
+
+
+@pytest.fixture
+def queued():
+    """The delivery tasks queued during the test (they are not saved once they ran)."""
+    tasks = []
+
+    def keep(sender, task, **kwargs):
+        if task["func"] == "pipelines.delivery.tasks.deliver_many":
+            tasks.append(task)
+
+    pre_enqueue.connect(keep, dispatch_uid="test-batches-queued")
+    yield tasks
+    pre_enqueue.disconnect(dispatch_uid="test-batches-queued")
 
 
 def answer_by_id(statuses: dict[int, int]):
@@ -138,6 +155,73 @@ def test_it_stops_a_batch_when_the_destination_answers_410(db, httpserver):
     assert sweep_deliveries() == 0
 
 
+def test_it_takes_along_the_deliveries_waiting_for_their_own_tasks(db, httpserver):
+    """One request per delivery: a task sends its destination's other due deliveries too,
+    oldest first, and their own tasks then find nothing to do."""
+    httpserver.expect_request("/hooks").respond_with_data("", status=200)
+    destination = make_destination(httpserver.url_for("/hooks"))
+    run, deliveries = one_run(destination, [{"id": n} for n in range(1, 6)])
+    other = make_delivery(make_destination(httpserver.url_for("/hooks")), [{"id": 9}])
+    later = make_delivery(destination, [{"id": 7}])
+    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=datetime(2099, 1, 1, tzinfo=UTC))
+
+    statuses = deliver_many([deliveries[2].pk])
+
+    assert statuses == {d.pk: "delivered" for d in deliveries}
+    assert [json.loads(request.data)["id"] for request, _ in httpserver.log] == [3, 1, 2, 4, 5]
+    for delivery in deliveries[1:]:
+        assert deliver_many([delivery.pk]) == {}
+    assert len(httpserver.log) == 5
+    # Another destination's, and one not due yet, are left to their own tasks.
+    assert Delivery.objects.get(pk=other.pk).status == "pending"
+    assert Delivery.objects.get(pk=later.pk).status == "pending"
+    run.refresh_from_db()
+    assert run.delivered == 5
+
+
+@pytest.mark.parametrize("limit", [{"max_concurrency": 2}, {"rate_limit_per_second": 50}])
+def test_it_takes_nothing_along_to_a_limited_destination(db, httpserver, limit):
+    httpserver.expect_request("/hooks").respond_with_data("", status=200)
+    destination = make_destination(httpserver.url_for("/hooks"), **limit)
+    _, deliveries = one_run(destination, [{"id": n} for n in range(1, 4)])
+
+    assert deliver_many([deliveries[0].pk]) == {deliveries[0].pk: "delivered"}
+
+    assert len(httpserver.log) == 1
+
+
+def test_it_takes_nothing_along_to_a_slow_destination(db, httpserver):
+    """Requests slower than a task's fixed cost: the waiting deliveries' own tasks, on other
+    workers, send them in parallel instead."""
+
+    def slow(request):
+        time.sleep(0.05)
+        return Response("", status=200)
+
+    httpserver.expect_request("/hooks").respond_with_handler(slow)
+    destination = make_destination(httpserver.url_for("/hooks"))
+    _, deliveries = one_run(destination, [{"id": n} for n in range(1, 4)])
+
+    assert deliver_many([deliveries[0].pk]) == {deliveries[0].pk: "delivered"}
+
+    assert len(httpserver.log) == 1
+
+
+def test_it_saves_no_result_of_a_delivery_task(db, httpserver):
+    """django-q2 would store each result and reread the last save_limit of them per task; a
+    delivery's outcome is in our tables. The sweeper's results are kept: /healthz's heartbeat."""
+    httpserver.expect_request("/hooks").respond_with_data("", status=200)
+    delivery = make_delivery(make_destination(httpserver.url_for("/hooks")), [{"id": 1}])
+
+    enqueue_deliveries([delivery.pk])
+    async_task("pipelines.delivery.tasks.sweep_deliveries")
+
+    assert Delivery.objects.get(pk=delivery.pk).status == "delivered"
+    assert list(Task.objects.values_list("func", flat=True)) == [
+        "pipelines.delivery.tasks.sweep_deliveries"
+    ]
+
+
 def test_it_delivers_a_task_mixing_destinations(db, httpserver):
     httpserver.expect_request("/a").respond_with_data("", status=200)
     httpserver.expect_request("/b").respond_with_data("", status=200)
@@ -150,7 +234,7 @@ def test_it_delivers_a_task_mixing_destinations(db, httpserver):
 
 
 def test_it_queues_a_task_per_chunk_of_one_destination(
-    db, httpserver, django_capture_on_commit_callbacks
+    db, httpserver, django_capture_on_commit_callbacks, queued
 ):
     httpserver.expect_request("/hooks").respond_with_data("", status=200)
     destination = make_destination(httpserver.url_for("/hooks"))
@@ -161,14 +245,13 @@ def test_it_queues_a_task_per_chunk_of_one_destination(
     with django_capture_on_commit_callbacks(execute=True):
         prepare(pipeline, [{"id": n} for n in range(250)]).store(run)
 
-    tasks = Task.objects.filter(func="pipelines.delivery.tasks.deliver_many").order_by("started")
-    assert [len(task.args[0]) for task in tasks] == [100, 100, 50]
+    assert [len(task["args"][0]) for task in queued] == [100, 100, 50]
     assert len(httpserver.log) == 250
     run.refresh_from_db()
     assert run.delivered == 250
 
 
-def test_it_sweeps_a_task_per_destination(db, httpserver):
+def test_it_sweeps_a_task_per_destination(db, httpserver, queued):
     httpserver.expect_request("/a").respond_with_data("", status=200)
     httpserver.expect_request("/b").respond_with_data("", status=200)
     with time_machine.travel(START, tick=False) as traveller:
@@ -181,8 +264,7 @@ def test_it_sweeps_a_task_per_destination(db, httpserver):
         traveller.shift(6 * 60)  # their first tasks were lost
         assert sweep_deliveries() == 3
 
-    tasks = Task.objects.filter(func="pipelines.delivery.tasks.deliver_many")
-    assert sorted(len(task.args[0]) for task in tasks) == [1, 2]
+    assert sorted(len(task["args"][0]) for task in queued) == [1, 2]
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
 
 
