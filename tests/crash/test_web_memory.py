@@ -8,6 +8,7 @@ run; now its RSS after the first few requests stays within a bound.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from tests.helpers import make_connector, make_pipeline
 RECORDS = 5000
 NOTE = "x" * 900
 REQUESTS = 8
-# Growth allowed from the first request's RSS to the last one's, over seven more bodies (the
-# worker trims once it has grown 8 MiB; before, the process grew 20-30 MiB over them).
+# Growth allowed from the first request's RSS to the last ones' (their median: the worker trims
+# once it has grown 8 MiB, so one sample may sit anywhere in that band), over seven more bodies.
+# Without the trim the worker grows 35-40 MiB over them; with it, 5.
 BOUND = 12 * 1024 * 1024
 # The peak growth of the worker ingesting one 10 MB body, as a multiple of the body: 3.7x
 # measured; 4.5x while the parsed and cleaned records stayed alive until the commit, beside
@@ -103,7 +105,7 @@ def test_it_levels_off_after_a_few_large_bodies(worker):
         time.sleep(0.3)
         after.append(resident_bytes(worker.pid))
 
-    growth = after[-1] - after[0]
+    growth = statistics.median(after[-3:]) - after[0]
     mib = [f"{n / 2**20:.0f}" for n in after]
     assert growth <= BOUND, f"RSS after each request (MiB): {', '.join(mib)}"
 
