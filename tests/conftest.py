@@ -6,6 +6,7 @@ import shutil
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from connectors.api_tokens import ApiToken
@@ -54,6 +55,14 @@ def admin_member(db) -> User:
 def api(alice) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(alice)[1]}")
+    return client
+
+
+@pytest.fixture
+def staff(alice) -> Client:
+    """A browser session signed in as alice."""
+    client = Client()
+    client.force_login(alice)
     return client
 
 

@@ -24,6 +24,7 @@ import yaml
 
 from connectors.auth import mask_auth
 from connectors.models import Connector
+from connectors.secret_variables import masked
 from connectors.secrets import MASK
 from connectors.verification import mask_verification
 from pipelines.config.apply import Plan, apply
@@ -148,7 +149,7 @@ def as_shown(connector: dict) -> dict:
             for header in shown["headers"]
         ]
     if isinstance(shown.get("secret_variables"), dict):
-        shown["secret_variables"] = dict.fromkeys(shown["secret_variables"], MASK)
+        shown["secret_variables"] = masked(shown["secret_variables"])
     for key in ("signing_secret", "previous_signing_secret"):
         if shown.get(key):
             shown[key] = MASK

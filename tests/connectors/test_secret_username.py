@@ -5,7 +5,6 @@ redacted from texts, never put back into a form; a masked value sent back keeps 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from connectors.auth import mask_auth, validate_auth
 from connectors.models import Connector
@@ -25,13 +24,6 @@ FIELDS = {"fields": [{"name": "id", "type": "string"}]}
 @pytest.fixture(autouse=True)
 def _private_destinations(settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = True
-
-
-@pytest.fixture
-def staff(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
 
 
 def destination(**config) -> Connector:

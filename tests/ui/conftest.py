@@ -25,13 +25,6 @@ def _no_name_lookups(settings):
 
 
 @pytest.fixture
-def staff(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def not_staff(bob) -> Client:
     client = Client()
     client.force_login(bob)

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import yaml
-from django.test import Client
 from rest_framework.test import APIClient
 
 from connectors.models import Connector
@@ -22,14 +21,7 @@ def _private_destinations(settings):
     settings.ALLOW_PRIVATE_DESTINATIONS = True
 
 
-@pytest.fixture
-def browser(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-def everything_shown(api, browser) -> str:
+def everything_shown(api, staff) -> str:
     """Every text a person can read about the workspace's connectors."""
     texts = [api.get("/api/v1/connectors/").content.decode()]
     exported = api.get("/api/v1/config/export/").content.decode()
@@ -38,13 +30,13 @@ def everything_shown(api, browser) -> str:
     for connector in Connector.objects.all():
         texts.append(api.get(f"/api/v1/connectors/{connector.pk}/").content.decode())
         for page in (f"/connectors/{connector.pk}/", f"/connectors/{connector.pk}/edit/"):
-            response = browser.get(page)
+            response = staff.get(page)
             assert response.status_code == 200, page
             texts.append(html.unescape(response.content.decode()))
     return "\n".join(texts)
 
 
-def test_it_never_shows_the_segment_write_key(api, browser):
+def test_it_never_shows_the_segment_write_key(api, staff):
     start_from(all_presets()["segment-track"], {"write_key": WRITE_KEY})
     connector = Connector.objects.get(slug="segment-track")
     assert api.get(f"/api/v1/connectors/{connector.pk}/").json()["auth"] == {
@@ -53,7 +45,7 @@ def test_it_never_shows_the_segment_write_key(api, browser):
         "password": "",
         "username_secret": True,
     }
-    shown = everything_shown(api, browser)
+    shown = everything_shown(api, staff)
     assert WRITE_KEY not in shown
     assert base64.b64encode(f"{WRITE_KEY}:".encode()).decode() not in shown
 
@@ -110,12 +102,12 @@ def test_it_delivers_with_the_write_key_as_the_basic_username_and_redacts_it(
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_no_preset_shows_a_secret_input(api, browser, name):
+def test_no_preset_shows_a_secret_input(api, staff, name):
     preset = all_presets()[name]
     given = preset.examples()
     secret_values = [given[i.name] for i in preset.inputs if i.secret]
     start_from(preset, given)
-    shown = everything_shown(api, browser)
+    shown = everything_shown(api, staff)
     for value in secret_values:
         assert value not in shown, (name, value)
 
