@@ -13,14 +13,15 @@ from django.utils import timezone
 
 from connectors import jsontext
 from connectors.models import Connector
+from connectors.prepared import PreparedInsert
 from pipelines.mapping.models import Pipeline
 from pipelines.runs.models import Run
 
 # After this long without being claimed, a queued task is presumed lost and queued again.
 REQUEUE_AFTER = timedelta(minutes=5)
-# Payloads are inserted this many bytes of text at a time: PostgreSQL's bulk insert (UNNEST of
-# arrays) copies every value twice while building the query, so one INSERT of a 10 MB run's
-# payloads would add 20 MB to the web process's peak memory.
+# Payloads are inserted this many bytes of text at a time: the driver builds each statement
+# with its values quoted in (PostgreSQL) or bound alongside, so one INSERT of a 10 MB run's
+# payloads would add another copy of them or two to the web process's peak memory.
 PAYLOAD_INSERT_BYTES = 1_000_000
 
 
@@ -99,7 +100,7 @@ class Delivery(models.Model):
     # Sent as Idempotency-Key (and webhook-id): the same on every attempt and replay, and unlike
     # the row id never seen again after a database reset or from another installation, so a
     # receiver that drops repeated keys never drops a new delivery. Python-side default: set by
-    # bulk_create too.
+    # `create_all` too.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # When the sweeper last put a task on the queue for it (the first task: created_at).
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -148,19 +149,19 @@ class Delivery(models.Model):
         (more for payloads above PAYLOAD_INSERT_BYTES in all).
 
         A delivery's `payload_text`, when set, is its records already encoded."""
-        created = cls.objects.bulk_create(deliveries)
+        created = INSERT_DELIVERIES.many(deliveries)
         chunk: list[DeliveryPayload] = []
         size = 0
         for delivery in created:
             body = delivery.payload_text or DeliveryPayload.encode(delivery.records)
             if chunk and size + len(body) > PAYLOAD_INSERT_BYTES:
-                DeliveryPayload.objects.bulk_create(chunk)
+                INSERT_PAYLOADS.many(chunk)
                 chunk, size = [], 0
             # By id: delivery=delivery would link the two both ways, a reference cycle that
             # kept each delivery, its payload text and its records until a full collection.
             chunk.append(DeliveryPayload(delivery_id=delivery.pk, body=body))
             size += len(body)
-        DeliveryPayload.objects.bulk_create(chunk)
+        INSERT_PAYLOADS.many(chunk)
         for delivery in created:
             delivery._records_unsaved = False
         return created
@@ -223,6 +224,11 @@ class DeliveryPayload(models.Model):
             return json.loads(body)
 
 
+# `create_all`'s inserts, written once (connectors/prepared.py says why not bulk_create).
+INSERT_DELIVERIES = PreparedInsert(Delivery)
+INSERT_PAYLOADS = PreparedInsert(DeliveryPayload)
+
+
 class DeliveryAttempt(models.Model):
     """One try at sending a delivery, written when it starts and completed when it ends."""
 
@@ -247,3 +253,7 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of delivery {self.delivery_id}"
+
+
+# A task's new attempts, written together with their outcomes (recording.py).
+INSERT_ATTEMPTS = PreparedInsert(DeliveryAttempt)

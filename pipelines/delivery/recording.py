@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from connectors.models import Connector
 from osmosproject.metrics import record_attempt
-from pipelines.delivery.models import Delivery, DeliveryAttempt
+from pipelines.delivery.models import INSERT_ATTEMPTS, Delivery, DeliveryAttempt
 from pipelines.delivery.outcomes import Outcome, next_state, update_health
 from pipelines.runs.models import Run
 
@@ -69,7 +69,7 @@ def write_outcomes(destination: Connector, token, sent: list[Sent]) -> dict[int,
             )
         # Under a rate limit the attempt was written at the claim; the others are new.
         written = [s.attempt for s in sent if s.attempt.pk is not None]
-        DeliveryAttempt.objects.bulk_create([s.attempt for s in sent if s.attempt.pk is None])
+        INSERT_ATTEMPTS.many([s.attempt for s in sent if s.attempt.pk is None])
         for attempt in written:
             attempt.save()
         for s in sent:

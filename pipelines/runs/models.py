@@ -221,3 +221,5 @@ class IdempotencyKey(models.Model):
 # One of each per ingest request: their INSERTs are written once (connectors/prepared.py).
 INSERT_RUN = PreparedInsert(Run)
 INSERT_RUN_STAT = PreparedInsert(RunStat)
+# Rejected records, many at a time (`.many`: why not bulk_create, in connectors/prepared.py).
+INSERT_RECORD_ERRORS = PreparedInsert(RecordError)

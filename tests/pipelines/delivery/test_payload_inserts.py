@@ -1,17 +1,20 @@
-"""Delivery payloads are written in INSERTs of bounded size: a 10 MB run's payloads in one
-INSERT would be copied twice more by PostgreSQL's driver (the UNNEST arrays of a bulk insert),
-tripling the web process's memory for them."""
+"""Delivery payloads are written in statements of bounded size: a 10 MB run's payloads in one
+INSERT would be copied again by the driver while it builds the statement. And each payload
+lands on its own delivery, however they are written."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from connectors.prepared import POSTGRES_COPY_FROM
 from pipelines.delivery import models
 from pipelines.delivery.models import Delivery, DeliveryPayload
+from tests.connectors.test_prepared_insert import AWKWARD
 from tests.pipelines.delivery.destinations import make_delivery, make_destination
 
 
@@ -46,14 +49,36 @@ def test_it_writes_large_payloads_in_several_inserts(db):
     ] == [limit // 2 - 100] * 5
 
 
-def test_it_writes_small_payloads_in_one_insert(db):
+def test_it_writes_small_payloads_in_one_statement(db):
     destination = make_destination("http://127.0.0.1:9/hooks")
     pipeline = make_delivery(destination, [{"id": 0}]).pipeline
 
-    created, inserts = create(pipeline, destination, [100] * 50)
+    created, inserts = create(pipeline, destination, [100] * POSTGRES_COPY_FROM)
 
-    assert inserts == 1
-    assert DeliveryPayload.objects.filter(delivery__in=created).count() == 50
+    # PostgreSQL gets them in one COPY, which Django's query log does not show.
+    assert inserts == {"postgresql": 0, "sqlite": 1}[connection.vendor]
+    assert DeliveryPayload.objects.filter(delivery__in=created).count() == POSTGRES_COPY_FROM
+
+
+@pytest.mark.parametrize("count", [POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 300])
+def test_each_delivery_gets_its_own_payload(db, count):
+    # A delivery per record, as an HTTP destination with a batch size of 1 makes them: across
+    # the switch to COPY on PostgreSQL, each payload must land on its own delivery.
+    destination = make_destination("http://127.0.0.1:9/hooks")
+    pipeline = make_delivery(destination, [{"id": 0}]).pipeline
+    records = [{"id": n, "note": f"{AWKWARD} {n}"} for n in range(count)]
+
+    created = Delivery.create_all(
+        [Delivery(pipeline=pipeline, destination=destination, records=[r]) for r in records]
+    )
+
+    assert [d.records for d in created] == [[r] for r in records]
+    stored = Delivery.objects.filter(pk__in=[d.pk for d in created]).select_related("payload")
+    assert {d.pk: DeliveryPayload.decode(d.payload.body) for d in stored} == {
+        d.pk: [r] for d, r in zip(created, records, strict=True)
+    }
+    assert len({d.idempotency_key for d in stored}) == count
+    assert all(d.status == Delivery.Status.PENDING and d.created_at for d in stored)
 
 
 def test_it_writes_a_payload_larger_than_the_limit_alone(db):
