@@ -50,6 +50,10 @@ ROUNDS = 3
 CLIENTS = 2
 WARMUP_REQUESTS = 20
 SINGLE_SENDER_REQUESTS = 100 if QUICK else 1_000
+# Batches of 100 fanned out to a mailbox and to an HTTP destination that takes one record a
+# request (Customer.io's transactional API, most webhooks): a delivery row per record.
+FAN_OUT_BATCH = 100
+FAN_OUT_REQUESTS = 30 if QUICK else 150
 TARGET_RATIO_AT_1000 = 0.5
 TARGET_P99_MS_AT_1 = 20.0
 
@@ -249,9 +253,33 @@ def measure(url: str | None) -> dict:
         stored = stack.query(
             "from mailbox.models import MailboxRecord; print(MailboxRecord.objects.count())"
         )
+        fan_out = measure_fan_out(stack, server)
     finally:
         stack.close()
-    return {"rows": rows, "single": single_latencies, "stored": int(stored)}
+    return {"rows": rows, "single": single_latencies, "stored": int(stored), "fan_out": fan_out}
+
+
+def measure_fan_out(stack: Stack, server) -> dict:
+    """Records/s of batches fanned out to a mailbox and to a delivery per record (no worker
+    runs: the deliveries wait in the table, each with its payload), best of ROUNDS."""
+    # Port 9 (discard): nothing is sent while the benchmark runs.
+    source, _, _ = stack.fan_out(server, FIELDS, "http://127.0.0.1:9/", batch_size=1)
+    path = f"/api/v1/ingest/{source['slug']}/"
+    payload = body(FAN_OUT_BATCH)
+    post_many(server.port, path, source["token"], payload, WARMUP_REQUESTS, CLIENTS)
+    rates = []
+    for _ in range(ROUNDS):
+        seconds, _, statuses = post_many(
+            server.port, path, source["token"], payload, FAN_OUT_REQUESTS // ROUNDS, CLIENTS
+        )
+        if set(statuses) != {202}:
+            raise RuntimeError(f"fan-out: unexpected statuses {statuses}\n{stack.logs()[-3000:]}")
+        rates.append(FAN_OUT_BATCH * (FAN_OUT_REQUESTS // ROUNDS) / seconds)
+    deliveries = stack.query(
+        "from pipelines.delivery.models import Delivery, DeliveryPayload; "
+        "print(Delivery.objects.count(), DeliveryPayload.objects.count())"
+    ).split()
+    return {"rate": max(rates), "deliveries": [int(n) for n in deliveries]}
 
 
 def run() -> str:
@@ -307,6 +335,21 @@ def report(results: dict[str, dict]) -> str:
         "",
         f"Targets: batch 1,000 at least {TARGET_RATIO_AT_1000:.0%} of the raw limit; batch 1 "
         f"p99 (one sender) under {TARGET_P99_MS_AT_1:.0f} ms.",
+        "",
+    ]
+    sent = FAN_OUT_BATCH * (WARMUP_REQUESTS + FAN_OUT_REQUESTS // ROUNDS * ROUNDS)
+    lines += [
+        f"Fanned out: batches of {FAN_OUT_BATCH} to a mailbox and to an HTTP destination that "
+        "takes one record a request, so a delivery and its payload per record (no worker "
+        "running: they wait to be sent), same server and clients: "
+        + "; ".join(
+            f"{label} {r['fan_out']['rate']:,.0f} records/s "
+            f"({r['fan_out']['rate'] / next(row[2] for row in r['rows'] if row[0] == 100):.0%} "
+            f"of the mailbox alone at batch 100), deliveries {r['fan_out']['deliveries'][0]:,} "
+            f"and payloads {r['fan_out']['deliveries'][1]:,} of {sent:,} records"
+            for label, r in results.items()
+        )
+        + ".",
         "",
     ]
     for label, r in results.items():
