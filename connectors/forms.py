@@ -115,6 +115,8 @@ class ConnectorForm(VerificationFields):
     auth_password = optional(forms.CharField(label="Password", widget=forms.PasswordInput))
     auth_username_secret = optional(
         forms.BooleanField(
+            # app.js masks the username while this is checked, as it is being typed.
+            widget=forms.CheckboxInput(attrs={"data-masks": "id_auth_username"}),
             label="The username is a secret",
             help_text="For APIs whose key is the username (Segment's write key): "
             "kept and shown masked, like the password.",
@@ -265,6 +267,9 @@ class ConnectorForm(VerificationFields):
             self.add_secret_variable_rows()
         if instance is not None:
             self.mark_stored_secrets(instance)
+        if self.data.get("auth_username_secret") and "auth_username" in self.fields:
+            # A form sent back with errors does not show the key it was given: typed again.
+            self.fields["auth_username"].widget = forms.PasswordInput()
         self.row_errors: dict[str, dict[int, list[str]]] = {"schema": {}, "headers": {}}
 
     def mark_stored_secrets(self, instance: Connector) -> None:

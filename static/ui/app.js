@@ -305,6 +305,16 @@ function enhance(root) {
   root.querySelectorAll("[data-confirm]").forEach(form => form.addEventListener("submit", e => { if (!confirm(form.dataset.confirm)) e.preventDefault(); }));
 }
 
+// A checkbox saying that a text field holds a secret (a username that is an API key): the
+// field is masked while it is checked, as a password field is.
+function masksField(checkbox) {
+  const input = document.getElementById(checkbox.dataset.masks);
+  if (!input) return;
+  const update = () => { input.type = checkbox.checked ? "password" : "text"; };
+  checkbox.addEventListener("change", update);
+  update();
+}
+
 // A search box that hides the items of a list not matching every word typed.
 function filterList(input) {
   const list = document.querySelector(input.dataset.filter);
@@ -329,6 +339,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-toggle]").forEach(select => toggleGroups(select, document.getElementById(select.dataset.toggle), select.dataset.attribute));
   document.querySelectorAll("[data-mode]").forEach(select => toggleGroups(select, select.closest("tr"), "data-for-mode"));
   document.querySelectorAll("[data-url-check]").forEach(urlCheck);
+  document.querySelectorAll("[data-masks]").forEach(masksField);
   document.querySelectorAll("[data-preview-form]").forEach(previewForm);
   document.querySelectorAll("[data-uploader]").forEach(uploader);
   document.querySelectorAll("[data-poll-every]").forEach(follow);

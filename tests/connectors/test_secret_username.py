@@ -138,3 +138,23 @@ def test_the_form_creates_a_secret_username(staff):
     connector = Connector.objects.get()
     assert connector.auth == SECRET_BASIC
     assert KEY not in staff.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize("secret", [True, False])
+def test_a_refused_form_gives_back_the_username_only_when_it_is_not_a_secret(staff, secret):
+    flag = {"auth_username_secret": "on"} if secret else {}
+    response = staff.post(
+        "/connectors/new/http_destination/",
+        destination_form(
+            name="Segment",
+            headers_json="[]",
+            auth_type="basic",
+            auth_username=KEY,
+            max_attempts="0",  # refused: the form comes back with its errors
+            **flag,
+        ),
+    )
+
+    assert response.status_code == 200 and response.context["form"].errors
+    # A secret username is typed again, like a password; a plain one is kept for the user.
+    assert (KEY in response.content.decode()) is not secret
