@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from connectors.models import Connector
+from connectors.prepared import PreparedInsert
 from pipelines.runs.models import Run
 
 
@@ -75,3 +76,7 @@ class PullLock(models.Model):
         """The id of the run holding a live lease on `connector`, if any."""
         lock = cls.objects.filter(connector=connector, lease_expires_at__gt=timezone.now()).first()
         return lock.run_id if lock else None
+
+
+# A page's new keys, written with the page (`.many`: why not bulk_create, connectors/prepared.py).
+INSERT_SEEN_KEYS = PreparedInsert(SeenKey)

@@ -24,7 +24,7 @@ from connectors.models import Connector
 from connectors.redaction import Redactor
 from connectors.schema import get_path
 from pipelines.mapping.models import Pipeline
-from pipelines.pull.models import PullLock, SeenKey
+from pipelines.pull.models import INSERT_SEEN_KEYS, PullLock, SeenKey
 from pipelines.pull.pagination import (
     Page,
     PullError,
@@ -212,7 +212,7 @@ class RunReader:
     def write(self, page: PreparedPage) -> None:
         """One page's transaction; maybe in the write-behind thread (writing.py)."""
         with transaction.atomic():
-            SeenKey.objects.bulk_create(page.new_keys, batch_size=500)
+            INSERT_SEEN_KEYS.many(page.new_keys)
             # Renewed when a quarter of the lease is used, not on every page: one query less per page.
             if time.monotonic() - self.renewed_at > self.lease / 4:
                 if not PullLock.renew(self.run, self.lease):
