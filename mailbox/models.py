@@ -19,6 +19,8 @@ PURGE_BATCH = 5_000
 # From this many records one append goes to PostgreSQL as a COPY; fewer, as one INSERT
 # (COPY's extra round trip costs more than it saves on a handful of rows).
 POSTGRES_COPY_FROM = 50
+# Rows of one COPY write: bounded, so a 10,000-record append never holds all its lines at once.
+COPY_CHUNK = 500
 # Rows of one multi-row INSERT: 5 values a row, well under SQLite's 32,766 a statement.
 ROWS_PER_INSERT = 1000
 
@@ -269,9 +271,12 @@ def _insert_rows(rows: Iterator[tuple], count: int) -> None:
         if connection.vendor == "postgresql" and count >= POSTGRES_COPY_FROM:
             # COPY streams the rows: 1,000 records took 34 ms, against 52 ms as one INSERT
             # and 88 ms with executemany (psycopg 3.3, PostgreSQL 15, in one transaction).
+            # Written as COPY's text, COPY_CHUNK rows to a write: psycopg's write_row, a call
+            # and a formatting per row, was 12% of a 1,000-record request's CPU.
+            lines = copy_lines(rows)
             with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                while chunk := "".join(islice(lines, COPY_CHUNK)):
+                    copy.write(chunk)
             return
         # Multi-row INSERTs: one statement (on PostgreSQL one round trip) where executemany
         # parses, binds and runs each row; on SQLite too about 40% less per row.
@@ -280,6 +285,27 @@ def _insert_rows(rows: Iterator[tuple], count: int) -> None:
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * size)
             params = [v for row in islice(rows, size) for v in row]
             cursor.execute(f"INSERT INTO {table} {columns} VALUES {values}", params)
+
+
+NULL = "\\N"  # in COPY's text format
+
+
+def copy_lines(rows: Iterator[tuple]) -> Iterator[str]:
+    """Mailbox rows as lines of COPY's text format, where a backslash starts an escape and a tab
+    or a line break ends a value or a row. Record texts are JSON, which holds no raw control
+    character but may hold a backslash (chained replaces: 1 µs a record; str.translate, 30)."""
+    stamp = None
+    for mailbox_id, seq, text, run_id, created in rows:
+        if stamp is None:
+            stamp = created.isoformat()  # one time for all rows of an append
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+        run = NULL if run_id is None else run_id
+        yield f"{mailbox_id}\t{seq}\t{text}\t{run}\t{stamp}\n"
 
 
 def _reserve_sequence(mailbox: Connector, count: int) -> int:
