@@ -143,8 +143,9 @@ def fresh_copy(obj: Any, copies: dict | None = None) -> Any:
 
 class PreparedInsert:
     """`PreparedInsert(Run)(run)` inserts `run` as `run.save(force_insert=True)` would, and sets
-    its primary key; `.many(objects)` inserts a list as `bulk_create` would, in multi-row
-    INSERTs. No signals are sent: only for models nothing listens to (not audited)."""
+    its primary key; `.many(objects)` inserts a list as `bulk_create` would (multi-row INSERTs,
+    or a COPY into PostgreSQL). No signals are sent, as with `bulk_create`: only for models
+    nothing listens to (not audited)."""
 
     def __init__(self, model: type, *, using: str = "default") -> None:
         self.model = model
