@@ -267,16 +267,21 @@ class ConnectorForm(VerificationFields):
             self.add_secret_variable_rows()
         if instance is not None:
             self.mark_stored_secrets(instance)
-        if self.data.get("auth_username_secret") and "auth_username" in self.fields:
-            # A form sent back with errors does not show the key it was given: typed again.
-            self.fields["auth_username"].widget = forms.PasswordInput()
+        self.mask_secret_username(instance)
         self.row_errors: dict[str, dict[int, list[str]]] = {"schema": {}, "headers": {}}
+
+    def mask_secret_username(self, instance: Connector | None) -> None:
+        """A username that is a key, stored as one or flagged so in the form sent, is a password
+        field: never put back into the page (a form refused for another field asks for it
+        again)."""
+        stored = secret_keys(instance.auth or {}) if instance is not None else ()
+        flagged = "username" in stored or self.data.get("auth_username_secret")
+        if flagged and "auth_username" in self.fields:
+            self.fields["auth_username"].widget = forms.PasswordInput()
 
     def mark_stored_secrets(self, instance: Connector) -> None:
         stored = instance.auth or {}
         hidden = secret_keys(stored)
-        if "username" in hidden and "auth_username" in self.fields:
-            self.fields["auth_username"].widget = forms.PasswordInput()
         for fields in AUTH_FIELDS.values():
             for form_name, key in fields.items():
                 if key in hidden and stored.get(key) and form_name in self.fields:

@@ -23,8 +23,9 @@ from django.db.models.query import get_related_populators
 # Parameters in one multi-row INSERT at most: PostgreSQL's protocol takes 65,535 (SQLite's
 # own, smaller limit comes from Django's `bulk_batch_size`).
 MAX_PARAMS = 30_000
-# From this many rows `PreparedInsert.many` COPYs into PostgreSQL (mailbox appends measured
-# where COPY's extra round trip starts to pay: mailbox/models.py).
+# From this many rows an insert goes to PostgreSQL as a COPY (`PreparedInsert.many`, mailbox
+# appends); fewer, as one INSERT: COPY's extra round trip costs more than it saves on a
+# handful of rows.
 POSTGRES_COPY_FROM = 50
 
 
@@ -195,22 +196,24 @@ class PreparedInsert:
     def _copy(self, objs: list, connection) -> None:
         quote = connection.ops.quote_name
         meta = self.model._meta
-        columns = [quote(field.column) for field in self.fields]
+        # An auto key is written too: drawn beforehand from the same sequence (or identity)
+        # the INSERT would have used. Any other key is one of the fields.
+        keyed = meta.auto_field is not None
+        columns = [quote(meta.auto_field.column)] if keyed else []
+        columns += [quote(field.column) for field in self.fields]
         with connection.cursor() as cursor:
-            if meta.auto_field is not None:
-                # The keys the INSERT would have drawn, from the same sequence (or identity).
+            if keyed:
                 cursor.execute(
                     "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                     [meta.db_table, meta.auto_field.column, len(objs)],
                 )
                 for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
                     obj.pk = pk
-                columns.insert(0, quote(meta.auto_field.column))
             sql = f"COPY {quote(meta.db_table)} ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(sql) as copy:
                 for obj in objs:
                     values = self._values(obj, connection)
-                    copy.write_row([obj.pk, *values] if meta.auto_field is not None else values)
+                    copy.write_row([obj.pk, *values] if keyed else values)
         for obj in objs:
             self._saved(obj)
 

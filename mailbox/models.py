@@ -11,14 +11,12 @@ from django.utils import timezone
 
 from connectors import audit
 from connectors.models import Connector
+from connectors.prepared import POSTGRES_COPY_FROM
 from mailbox import arrivals
 from mailbox.expressions import IsoTimestamp
 
 # Purges delete in batches so a big backlog never holds the write lock for long.
 PURGE_BATCH = 5_000
-# From this many records one append goes to PostgreSQL as a COPY; fewer, as one INSERT
-# (COPY's extra round trip costs more than it saves on a handful of rows).
-POSTGRES_COPY_FROM = 50
 # Rows of one COPY write: bounded, so a 10,000-record append never holds all its lines at once.
 COPY_CHUNK = 500
 # Rows of one multi-row INSERT: 5 values a row, well under SQLite's 32,766 a statement.

@@ -123,17 +123,18 @@ def test_the_edit_form_never_shows_it_and_a_blank_keeps_it(staff):
     assert connector.auth == SECRET_BASIC
 
 
-def test_the_form_creates_a_secret_username(staff):
-    response = staff.post(
+def post_segment_form(staff, **overrides):
+    """A new HTTP destination whose Basic username is KEY, from the form."""
+    return staff.post(
         "/connectors/new/http_destination/",
         destination_form(
-            name="Segment",
-            headers_json="[]",
-            auth_type="basic",
-            auth_username=KEY,
-            auth_username_secret="on",
+            name="Segment", headers_json="[]", auth_type="basic", auth_username=KEY, **overrides
         ),
     )
+
+
+def test_the_form_creates_a_secret_username(staff):
+    response = post_segment_form(staff, auth_username_secret="on")
     assert response.status_code == 302, response.context["form"].errors
     connector = Connector.objects.get()
     assert connector.auth == SECRET_BASIC
@@ -143,17 +144,8 @@ def test_the_form_creates_a_secret_username(staff):
 @pytest.mark.parametrize("secret", [True, False])
 def test_a_refused_form_gives_back_the_username_only_when_it_is_not_a_secret(staff, secret):
     flag = {"auth_username_secret": "on"} if secret else {}
-    response = staff.post(
-        "/connectors/new/http_destination/",
-        destination_form(
-            name="Segment",
-            headers_json="[]",
-            auth_type="basic",
-            auth_username=KEY,
-            max_attempts="0",  # refused: the form comes back with its errors
-            **flag,
-        ),
-    )
+    # max_attempts 0 is refused: the form comes back with its errors.
+    response = post_segment_form(staff, max_attempts="0", **flag)
 
     assert response.status_code == 200 and response.context["form"].errors
     # A secret username is typed again, like a password; a plain one is kept for the user.
