@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from connectors import audit
 from connectors.models import Connector
-from connectors.prepared import POSTGRES_COPY_FROM
 from mailbox import arrivals
 from mailbox.expressions import IsoTimestamp
 
@@ -21,6 +20,9 @@ PURGE_BATCH = 5_000
 COPY_CHUNK = 500
 # Rows of one multi-row INSERT: 5 values a row, well under SQLite's 32,766 a statement.
 ROWS_PER_INSERT = 1000
+# Appends of up to this many rows go to PostgreSQL as one statement (`_append_in_one_statement`);
+# bigger ones as a COPY, which streams its rows instead of holding them all in one parameter.
+POSTGRES_ONE_STATEMENT_UPTO = 1000
 
 
 class MailboxSequence(models.Model):
@@ -245,17 +247,56 @@ def append_records(mailbox: Connector, texts: list[str], run_id: int | None = No
     """
     if not texts:
         return 0
-    last = _reserve_sequence(mailbox, len(texts))
-    first = last - len(texts) + 1
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     mailbox_id = mailbox.pk
-    # Rows are made as they are written, never all at once: a 10,000-record body's rows were
-    # another 1 MiB alive beside its texts while the write lock was held.
-    rows = ((mailbox_id, first + i, text, run_id, created) for i, text in enumerate(texts))
-    _insert_rows(rows, len(texts))
+    if connection.vendor == "postgresql" and len(texts) <= POSTGRES_ONE_STATEMENT_UPTO:
+        last = _append_in_one_statement(mailbox, texts, run_id, created)
+    else:
+        last = _reserve_sequence(mailbox, len(texts))
+        first = last - len(texts) + 1
+        # Rows are made as they are written, never all at once: a 10,000-record body's rows were
+        # another 1 MiB alive beside its texts while the write lock was held.
+        rows = ((mailbox_id, first + i, text, run_id, created) for i, text in enumerate(texts))
+        _insert_rows(rows, len(texts))
     # Long polls waiting in this process answer at once instead of at their next check.
     transaction.on_commit(lambda: arrivals.announce(mailbox_id))
     return last
+
+
+def _append_in_one_statement(mailbox: Connector, texts: list[str], run_id, created) -> int:
+    """PostgreSQL: reserve the numbers and insert the rows in one statement, one round trip
+    where the sequence UPDATE and a COPY took three. Each round trip of a pull's page is a wait
+    that ends with taking the GIL back from the thread reading the next page; three of them
+    were about a third of the page's writing time.
+
+    The texts travel as one array literal (escaped with chained replaces, as `copy_lines`
+    does): one parameter, where a multi-row INSERT has the driver quote one per row."""
+    seq = connection.ops.quote_name(MailboxSequence._meta.db_table)
+    table = connection.ops.quote_name(MailboxRecord._meta.db_table)
+    sql = (
+        f"WITH s AS (UPDATE {seq} SET last_seq = last_seq + %s WHERE mailbox_id = %s"
+        " RETURNING last_seq),"
+        f" i AS (INSERT INTO {table} (mailbox_id, seq, data, run_id, created_at)"
+        " SELECT %s, s.last_seq - %s + t.n, t.data, %s::bigint, %s::timestamptz FROM s,"
+        " unnest(%s::text[]) WITH ORDINALITY AS t(data, n))"
+        " SELECT last_seq FROM s"
+    )
+    count = len(texts)
+    array = '{"' + '","'.join(_array_element(text) for text in texts) + '"}'
+    params = [count, mailbox.pk, mailbox.pk, count, run_id, created, array]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:  # the mailbox's first append: no sequence row yet
+            MailboxSequence.objects.get_or_create(mailbox=mailbox)
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    return row[0]
+
+
+def _array_element(text: str) -> str:
+    """The inside of a quoted element of an array literal, where a backslash escapes."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _insert_rows(rows: Iterator[tuple], count: int) -> None:
@@ -266,7 +307,7 @@ def _insert_rows(rows: Iterator[tuple], count: int) -> None:
     table = connection.ops.quote_name(MailboxRecord._meta.db_table)
     columns = "(mailbox_id, seq, data, run_id, created_at)"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and count >= POSTGRES_COPY_FROM:
+        if connection.vendor == "postgresql":
             # COPY streams the rows: 1,000 records took 34 ms, against 52 ms as one INSERT
             # and 88 ms with executemany (psycopg 3.3, PostgreSQL 15, in one transaction).
             # Written as COPY's text, COPY_CHUNK rows to a write: psycopg's write_row, a call

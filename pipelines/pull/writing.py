@@ -29,10 +29,11 @@ def can_write_behind() -> bool:
 
     Not inside the caller's transaction: pages written on another connection would commit
     on their own, outside it, and could not see its rows. Not on an in-memory database: each
-    connection has one of its own. Not on PostgreSQL: a page there is seven short round trips
-    (BEGIN, three counter and sequence UPDATEs, COPY in two steps, COMMIT), each a wait that
-    ends with taking the GIL back from the reading and preparing threads; measured (pulls of
-    300 pages in alternating rounds) it gained no records/s and cost up to 10% more CPU.
+    connection has one of its own. Not on PostgreSQL: a page there is five short round trips
+    (BEGIN, the run's and the pipeline's counts, the mailbox's sequence numbers and rows in one
+    statement, COMMIT), each a wait that ends with taking the GIL back from the reading and
+    preparing threads; measured (pulls of 300 pages in alternating rounds, at seven round trips
+    a page and again at five) it gained no records/s and cost up to 10% more CPU.
     """
     if connection.in_atomic_block or connection.vendor != "sqlite":
         return False

@@ -6,7 +6,12 @@ import orjson
 import pytest
 from django.db import connection, transaction
 
-from mailbox.models import POSTGRES_COPY_FROM, ROWS_PER_INSERT, MailboxRecord, append_records
+from mailbox.models import (
+    POSTGRES_ONE_STATEMENT_UPTO,
+    ROWS_PER_INSERT,
+    MailboxRecord,
+    append_records,
+)
 from tests.mailbox.conftest import put
 
 # Text that COPY's and SQL's quoting must carry unchanged.
@@ -22,7 +27,8 @@ def orders(count: int) -> list[dict]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "count", [1, POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 1000, ROWS_PER_INSERT * 2 + 1]
+    "count",
+    [1, 49, POSTGRES_ONE_STATEMENT_UPTO, POSTGRES_ONE_STATEMENT_UPTO + 1, ROWS_PER_INSERT * 2 + 1],
 )
 def test_it_stores_every_record_of_a_batch_as_sent_and_in_order(outbox, poll, count):
     put(outbox, {"order_id": -1, "email": "first@example.com"})
@@ -43,7 +49,7 @@ def test_it_stores_every_record_of_a_batch_as_sent_and_in_order(outbox, poll, co
 
 @pytest.mark.django_db
 def test_it_appends_a_big_batch_without_a_statement_per_record(outbox):
-    """PostgreSQL gets the rows in one COPY (executemany would run 1,000 INSERTs, each a parse,
+    """PostgreSQL gets the rows of a batch too big for one statement in one COPY (executemany would run 1,000 INSERTs, each a parse,
     a bind and an execute, while the mailbox's sequence row stays locked); SQLite gets
     multi-row INSERTs of ROWS_PER_INSERT rows."""
     executed = []
@@ -63,17 +69,21 @@ def test_it_appends_a_big_batch_without_a_statement_per_record(outbox):
 
 @pytest.mark.django_db
 def test_it_appends_a_small_batch_in_one_statement(outbox):
+    """On PostgreSQL the sequence numbers are taken in the same statement (one round trip);
+    SQLite takes them first, then inserts."""
+    put(outbox, {"order_id": -1, "email": "first@example.com"})  # the sequence row exists
     executed = []
 
     def spy(execute, sql, params, many, context):
-        if "mailbox_mailboxrecord" in sql:
-            executed.append(len(params) if many else 1)
+        if "mailbox_mailbox" in sql:
+            executed.append(sql.split()[0])
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(spy):
-        put(outbox, *orders(POSTGRES_COPY_FROM - 1))
+        put(outbox, *orders(49))
 
-    assert executed == [1]
+    assert executed == {"postgresql": ["WITH"], "sqlite": ["UPDATE", "INSERT"]}[connection.vendor]
+    assert MailboxRecord.objects.filter(mailbox=outbox).count() == 50
 
 
 @pytest.mark.django_db
