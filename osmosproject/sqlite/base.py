@@ -12,9 +12,6 @@ claim, acknowledge): while those writes used SQLite's own lock, an ingest reques
 one slept in the busy handler, 60-250 ms for one request in ten under a light load with
 HTTP deliveries (p99 171 ms against 63 ms with the Redis broker).
 
-WAL checkpoints (the copy back into the database file, with its fsync) run in a thread of
-their own instead of inside a commit that holds that lock (`checkpoints.py`).
-
 Its cursors also remember how each statement's placeholders were rewritten.
 """
 
@@ -26,8 +23,6 @@ import functools
 import os
 
 from django.db.backends.sqlite3 import base
-
-from osmosproject.sqlite.checkpoints import checkpointer
 
 
 @functools.lru_cache(maxsize=1024)
@@ -76,13 +71,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _write_lock_fd: int | None = None
     _write_lock_pid = 0
     _write_locked = False
-
-    def get_new_connection(self, conn_params):
-        connection = super().get_new_connection(conn_params)
-        if not self.is_in_memory_db():
-            # Checkpoints run in a thread of their own, outside the write lock (checkpoints.py).
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-        return connection
 
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=CursorWrapper)
@@ -150,5 +138,3 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._write_locked:
             self._write_locked = False
             fcntl.flock(self._write_lock_fd, fcntl.LOCK_UN)
-            # Whatever was written may take the WAL past a checkpoint's worth, outside the lock.
-            checkpointer(str(self.settings_dict["NAME"])).committed()

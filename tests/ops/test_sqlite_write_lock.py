@@ -9,12 +9,12 @@ import threading
 from osmosproject.sqlite.base import DatabaseWrapper
 
 
-def connection_to(path, **options) -> DatabaseWrapper:
+def connection_to(path) -> DatabaseWrapper:
     return DatabaseWrapper(
         {
             "ENGINE": "osmosproject.sqlite",
             "NAME": str(path),
-            "OPTIONS": options,
+            "OPTIONS": {},
             "TIME_ZONE": None,
             "CONN_MAX_AGE": 0,
             "CONN_HEALTH_CHECKS": False,
