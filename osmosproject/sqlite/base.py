@@ -12,6 +12,14 @@ claim, acknowledge): while those writes used SQLite's own lock, an ingest reques
 one slept in the busy handler, 60-250 ms for one request in ten under a light load with
 HTTP deliveries (p99 171 ms against 63 ms with the Redis broker).
 
+WAL checkpoints stay where SQLite runs them, inside the commit that takes the WAL past 1,000
+pages, so under this lock: one small commit in about 80 then takes ~20 ms instead of 0.15, and
+the writers queued behind it wait too. Moved to a thread of their own, beside the writers,
+they corrupted a database within one CI run: SQLite's WAL-reset bug (3.7.0 to 3.51.2; the
+Debian build Python links here is 3.40.1; https://sqlite.org/wal.html#walresetbug) needs a
+checkpoint to overlap a commit, which this lock rules out. A larger wal_autocheckpoint only
+trades them for rarer, longer stalls (10,000 pages: one commit in ~800 took ~180 ms).
+
 Its cursors also remember how each statement's placeholders were rewritten.
 """
 
