@@ -23,9 +23,8 @@ from django.db.models.query import get_related_populators
 # Parameters in one multi-row INSERT at most: PostgreSQL's protocol takes 65,535 (SQLite's
 # own, smaller limit comes from Django's `bulk_batch_size`).
 MAX_PARAMS = 30_000
-# From this many rows an insert goes to PostgreSQL as a COPY (`PreparedInsert.many`, mailbox
-# appends); fewer, as one INSERT: COPY's extra round trip costs more than it saves on a
-# handful of rows.
+# From this many rows `PreparedInsert.many` goes to PostgreSQL as a COPY; fewer, as one
+# INSERT: COPY's extra round trip costs more than it saves on a handful of rows.
 POSTGRES_COPY_FROM = 50
 
 
