@@ -283,15 +283,9 @@ def _append_in_one_statement(mailbox: Connector, texts: list[str], run_id, creat
     )
     count = len(texts)
     array = '{"' + '","'.join(_array_element(text) for text in texts) + '"}'
-    params = [count, mailbox.pk, mailbox.pk, count, run_id, created, array]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:  # the mailbox's first append: no sequence row yet
-            MailboxSequence.objects.get_or_create(mailbox=mailbox)
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    return row[0]
+    return _take_numbers(
+        mailbox, sql, [count, mailbox.pk, mailbox.pk, count, run_id, created, array]
+    )
 
 
 def _array_element(text: str) -> str:
@@ -352,11 +346,18 @@ def _reserve_sequence(mailbox: Connector, count: int) -> int:
     """Take `count` sequence numbers; the row stays locked until the caller commits."""
     table = connection.ops.quote_name(MailboxSequence._meta.db_table)
     sql = f"UPDATE {table} SET last_seq = last_seq + %s WHERE mailbox_id = %s RETURNING last_seq"
+    return _take_numbers(mailbox, sql, [count, mailbox.pk])
+
+
+def _take_numbers(mailbox: Connector, sql: str, params: list) -> int:
+    """Run `sql`, which takes numbers from the mailbox's sequence row and returns the last one
+    taken; on the mailbox's first append (no row yet, nothing returned) the row is created and
+    `sql` run again."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [count, mailbox.pk])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is None:
             MailboxSequence.objects.get_or_create(mailbox=mailbox)
-            cursor.execute(sql, [count, mailbox.pk])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
     return row[0]
