@@ -274,9 +274,12 @@ class ConnectorForm(VerificationFields):
         """A username that is a key, stored as one or flagged so in the form sent, is a password
         field: never put back into the page (a form refused for another field asks for it
         again)."""
+        if "auth_username" not in self.fields:
+            return
         stored = secret_keys(instance.auth or {}) if instance is not None else ()
-        flagged = "username" in stored or self.data.get("auth_username_secret")
-        if flagged and "auth_username" in self.fields:
+        # As the checkbox reads what was sent ("false" and "0" are unchecked too).
+        flagged = "username" in stored or self["auth_username_secret"].data
+        if flagged:
             self.fields["auth_username"].widget = forms.PasswordInput()
 
     def mark_stored_secrets(self, instance: Connector) -> None:
