@@ -2,7 +2,8 @@
 
 `pytest-httpserver` answers whole responses; these misbehave below HTTP, as real attackers and
 broken proxies do. Each connection is served by `behaviour(connection, request_head)` in its own
-thread; the peer records every request head it read and when each connection opened and closed.
+thread; the peer records every request head it read, when each connection opened and closed,
+and when its request was in flight: from its head read to its answer sent (see `Exchange.span`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,21 @@ Behaviour = Callable[["Peer", socket.socket, bytes], None]
 class Exchange:
     opened: float
     head: bytes = b""
+    received: float | None = None
+    answered: float | None = None
     closed: float | None = None
+
+    def span(self) -> tuple[float, float]:
+        """When the request was in flight: from its head read until its answer began (or the
+        connection closed).
+
+        Not the connection's opening and closing: the peer's threads share the GIL with the
+        client's, so a busy test process can record a close long after the client read its
+        answer and went on to its next request, and two requests that never overlapped would
+        seem to."""
+        start = self.received if self.received is not None else self.opened
+        end = self.answered if self.answered is not None else self.closed
+        return start, end if end is not None else 1e18
 
     def header(self, name: str) -> str:
         for line in self.head.split(b"\r\n")[1:]:
@@ -36,6 +51,7 @@ class Peer:
     stop: threading.Event = field(default_factory=threading.Event)
     exchanges: list[Exchange] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    serving: threading.local = field(default_factory=threading.local)
 
     def __enter__(self) -> Peer:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -58,7 +74,7 @@ class Peer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def overlapping(self, header: str) -> list[str]:
-        """Values of `header` carried by two connections that were open at the same time."""
+        """Values of `header` carried by two requests in flight at the same time."""
         with self.lock:
             exchanges = list(self.exchanges)
         found = []
@@ -67,18 +83,17 @@ class Peer:
                 value = first.header(header)
                 if not value or value != second.header(header):
                     continue
-                if second.opened < (first.closed or 1e18) and first.opened < (
-                    second.closed or 1e18
-                ):
+                (first_start, first_end), (second_start, second_end) = first.span(), second.span()
+                if second_start < first_end and first_start < second_end:
                     found.append(value)
         return found
 
     def most_at_once(self) -> int:
-        """The largest number of connections that were open at the same time."""
+        """The largest number of requests in flight at the same time."""
         with self.lock:
-            events = [(e.opened, 1) for e in self.exchanges] + [
-                (e.closed, -1) for e in self.exchanges if e.closed is not None
-            ]
+            spans = [e.span() for e in self.exchanges]
+        # An answer and a new request at the same instant do not overlap: ends sort first.
+        events = [(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans]
         most = now = 0
         for _, change in sorted(events):
             now += change
@@ -99,16 +114,23 @@ class Peer:
 
     def _serve(self, client: socket.socket) -> None:
         exchange = Exchange(opened=time.monotonic())
+        self.serving.exchange = exchange
         with self.lock:
             self.exchanges.append(exchange)
         try:
             exchange.head = read_head(client)
+            exchange.received = time.monotonic()
             self.behaviour(self, client, exchange.head)
         except OSError:
             pass
         finally:
             exchange.closed = time.monotonic()
             client.close()
+
+    def answering(self) -> None:
+        """Called by a behaviour just before it sends its answer: the request is no longer in
+        flight once the client can read it."""
+        self.serving.exchange.answered = time.monotonic()
 
     def pause(self, seconds: float) -> bool:
         """Sleep unless the test is over; False once it is."""
@@ -182,6 +204,7 @@ def answer(status: int, body: bytes, headers: str = "", after: float = 0.0) -> B
     def behaviour(peer: Peer, client: socket.socket, head: bytes) -> None:
         if after and not peer.pause(after):
             return
+        peer.answering()
         client.sendall(
             f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{headers}"
             "Connection: close\r\n\r\n".encode()
