@@ -14,7 +14,8 @@ the instance's values the way the field does for `save()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from django.db import connections
@@ -157,12 +158,32 @@ class PreparedInsert:
     def __call__(self, obj: Any) -> None:
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            cursor.execute(self._statement(connection, 1), self._values(obj, connection))
+            cursor.execute(self._statement(connection, 1), self.row(obj))
             obj.pk = cursor.fetchone()[0]
         self._saved(obj)
 
     def many(self, objs: list) -> list:
-        """Insert `objs` as `bulk_create` would and set their primary keys; returns `objs`.
+        """Insert `objs` as `bulk_create` would and set their primary keys; returns `objs`."""
+        if not objs:
+            return objs
+        pks = self.insert_rows((self.row(obj) for obj in objs), len(objs))
+        for obj, pk in zip(objs, pks, strict=True):
+            obj.pk = pk
+            self._saved(obj)
+        return objs
+
+    def row(self, obj: Any) -> list:
+        """`obj`'s values as the database takes them, in the order of `fields` (`pre_save`
+        included: an `auto_now` field is set on `obj` too)."""
+        connection = connections[self.using]
+        return [
+            field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields
+        ]
+
+    def insert_rows(self, rows: Iterable[list], count: int) -> list:
+        """Insert `count` rows of database values, each as `row` gives them; their primary keys,
+        in order. Rows that differ in a few columns need no model instance each: a caller can
+        take one `row` and change those.
 
         `bulk_create` on PostgreSQL binds each column as an array (UNNEST) that the driver
         quotes value by value in Python: 95 deliveries (one per record) and their payloads took
@@ -171,28 +192,27 @@ class PreparedInsert:
         is no better there (the driver splits a statement of over 50 parameters anew on every
         call), so PostgreSQL gets a COPY, the keys taken from the table's sequence beforehand;
         SQLite, which binds parameters itself, multi-row INSERTs."""
-        if not objs:
-            return objs
         connection = connections[self.using]
-        if connection.vendor == "postgresql" and len(objs) >= POSTGRES_COPY_FROM:
-            self._copy(objs, connection)
-            return objs
+        if connection.vendor == "postgresql" and count >= POSTGRES_COPY_FROM:
+            return self._copy(rows, count, connection)
         size = max(
             1,
-            min(connection.ops.bulk_batch_size(self.fields, objs), MAX_PARAMS // len(self.fields)),
+            min(
+                connection.ops.bulk_batch_size(self.fields, range(count)),
+                MAX_PARAMS // len(self.fields),
+            ),
         )
+        rows = iter(rows)
+        pks: list = []
         with connection.cursor() as cursor:
-            for start in range(0, len(objs), size):
-                chunk = objs[start : start + size]
-                params = [value for obj in chunk for value in self._values(obj, connection)]
+            while chunk := list(islice(rows, size)):
+                params = [value for row in chunk for value in row]
                 cursor.execute(self._statement(connection, len(chunk)), params)
                 # In the order of the VALUES, as Django's bulk_create relies on too.
-                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                    obj.pk = pk
-                    self._saved(obj)
-        return objs
+                pks.extend(pk for (pk,) in cursor.fetchall())
+        return pks
 
-    def _copy(self, objs: list, connection) -> None:
+    def _copy(self, rows: Iterable[list], count: int, connection) -> list:
         quote = connection.ops.quote_name
         meta = self.model._meta
         # An auto key is written too: drawn beforehand from the same sequence (or identity)
@@ -200,26 +220,25 @@ class PreparedInsert:
         keyed = meta.auto_field is not None
         columns = [quote(meta.auto_field.column)] if keyed else []
         columns += [quote(field.column) for field in self.fields]
+        key_index = None if keyed else self.fields.index(meta.pk)
+        pks = []
         with connection.cursor() as cursor:
             if keyed:
                 cursor.execute(
                     "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, meta.auto_field.column, len(objs)],
+                    [meta.db_table, meta.auto_field.column, count],
                 )
-                for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                    obj.pk = pk
+                pks = [pk for (pk,) in cursor.fetchall()]
             sql = f"COPY {quote(meta.db_table)} ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(sql) as copy:
-                for obj in objs:
-                    values = self._values(obj, connection)
-                    copy.write_row([obj.pk, *values] if keyed else values)
-        for obj in objs:
-            self._saved(obj)
-
-    def _values(self, obj: Any, connection) -> list:
-        return [
-            field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields
-        ]
+                if keyed:
+                    for pk, row in zip(pks, rows, strict=True):
+                        copy.write_row([pk, *row])
+                else:
+                    for row in rows:
+                        copy.write_row(row)
+                        pks.append(row[key_index])
+        return pks
 
     def _saved(self, obj: Any) -> None:
         obj._state.adding = False

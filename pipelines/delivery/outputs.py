@@ -20,14 +20,7 @@ class HttpDestinationOutput(Output):
         return [(len(batch), DeliveryPayload.encode(batch)) for batch in batches]
 
     def accept(self, pipeline, run, encoded: list[tuple[int, str]]) -> None:
-        deliveries = []
-        for count, text in encoded:
-            delivery = Delivery(
-                pipeline=pipeline, destination=pipeline.destination, run=run, record_count=count
-            )
-            delivery.use_payload(text)  # records read again from the text if anything asks
-            deliveries.append(delivery)
-        ids = [d.pk for d in Delivery.create_all(deliveries)]
+        ids = Delivery.create_batches(pipeline, run, encoded)
         # Outbound HTTP never happens inside the request: workers pick these up after the commit,
         # a task per chunk of ids, never one per delivery.
         transaction.on_commit(lambda: enqueue_deliveries(ids))

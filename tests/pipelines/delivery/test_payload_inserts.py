@@ -10,6 +10,7 @@ import weakref
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from connectors.prepared import POSTGRES_COPY_FROM
 from pipelines.delivery import models
@@ -106,3 +107,35 @@ def test_it_leaves_no_reference_cycle_holding_a_delivery_and_its_records(db):
         assert delivery() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("count", [1, POSTGRES_COPY_FROM - 1, POSTGRES_COPY_FROM, 300])
+def test_a_runs_batches_each_get_a_delivery_of_their_own(db, count):
+    # What an HTTP destination's output makes of a run: no model instance per delivery, so
+    # each column the batches do not share must still land on its own row.
+    destination = make_destination("http://127.0.0.1:9/hooks")
+    first = make_delivery(destination, [{"id": 0}])
+    pipeline, run = first.pipeline, first.run
+    batches = [
+        (n % 3 + 1, DeliveryPayload.encode([{"id": n, "note": f"{AWKWARD} {n}"}] * (n % 3 + 1)))
+        for n in range(count)
+    ]
+    before = timezone.now()
+
+    ids = Delivery.create_batches(pipeline, run, batches)
+
+    stored = {d.pk: d for d in Delivery.objects.filter(pk__in=ids).select_related("payload")}
+    assert len(ids) == len(stored) == count
+    assert ids == sorted(ids) and first.pk < ids[0]
+    assert [(stored[i].record_count, stored[i].payload.body) for i in ids] == batches
+    assert len({d.idempotency_key for d in stored.values()} | {first.idempotency_key}) == count + 1
+    for delivery in stored.values():
+        assert (delivery.pipeline_id, delivery.destination_id, delivery.run_id) == (
+            pipeline.pk,
+            destination.pk,
+            run.pk,
+        )
+        assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 0
+        assert before <= delivery.created_at <= delivery.updated_at <= timezone.now()
+        assert before <= delivery.next_attempt_at <= timezone.now()
+        assert delivery.queued_at is None and delivery.lease_expires_at is None
