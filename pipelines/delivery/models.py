@@ -160,7 +160,9 @@ class Delivery(models.Model):
         return created
 
     @classmethod
-    def create_batches(cls, pipeline: Pipeline, run: Run | None, batches: list[tuple[int, str]]):
+    def create_batches(
+        cls, pipeline: Pipeline, run: Run | None, batches: list[tuple[int, str]]
+    ) -> list[int]:
         """Insert a pending delivery to `pipeline`'s destination for each (record count, payload
         text) of `batches`, and their payloads; their ids, in order.
 
@@ -261,7 +263,8 @@ class DeliveryPayload(models.Model):
             return json.loads(body)
 
 
-# `create_all`'s and `create_batches`' inserts, written once (connectors/prepared.py says why not bulk_create).
+# The inserts of `create_all` and `create_batches`, written once (connectors/prepared.py
+# says why not bulk_create).
 INSERT_DELIVERIES = PreparedInsert(Delivery)
 INSERT_PAYLOADS = PreparedInsert(DeliveryPayload)
 
