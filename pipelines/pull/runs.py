@@ -163,7 +163,7 @@ class PreparedPage:
     records: list  # as received: the run's counts and the cursor
     accepted: int
     rejected: list[Rejected]
-    new_keys: list[SeenKey]
+    new_keys: list[str]  # key hashes to remember when the page commits
     batches: list[PreparedBatch]
 
 
@@ -196,7 +196,7 @@ class RunReader:
     def prepare(self, page: Page) -> PreparedPage:
         """Validate, drop records seen before, map and encode: everything but the writes."""
         good, indices, bad = check_records(self.validator, page.records, self.handed_over)
-        new_keys: list[SeenKey] = []
+        new_keys: list[str] = []
         if self.connector.primary_key and good:
             good, indices, new_keys = self.drop_seen(good, indices)
         self.handed_over += len(page.records)
@@ -212,7 +212,11 @@ class RunReader:
     def write(self, page: PreparedPage) -> None:
         """One page's transaction; maybe in the write-behind thread (writing.py)."""
         with transaction.atomic():
-            INSERT_SEEN_KEYS.many(page.new_keys)
+            # Rows, not model instances: a SeenKey each and their conversion took about 1 ms of
+            # a 100-record page's CPU, against 0.02 ms for these lists.
+            INSERT_SEEN_KEYS.insert_rows(
+                ([self.connector.pk, key] for key in page.new_keys), len(page.new_keys)
+            )
             # Renewed when a quarter of the lease is used, not on every page: one query less per page.
             if time.monotonic() - self.renewed_at > self.lease / 4:
                 if not PullLock.renew(self.run, self.lease):
@@ -240,7 +244,7 @@ class RunReader:
 
     def drop_seen(
         self, records: list[dict], indices: list[int]
-    ) -> tuple[list[dict], list[int], list[SeenKey]]:
+    ) -> tuple[list[dict], list[int], list[str]]:
         """Leave out records passed on before (this run or an earlier one); the rest, their
         indices, and the keys to remember when the page commits."""
         keys = [self.seen_key(record) for record in records]
@@ -259,10 +263,10 @@ class RunReader:
                 continue
             if key:
                 seen.add(key)
-                new.append(SeenKey(connector=self.connector, key_hash=key))
+                new.append(key)
             kept.append(record)
             kept_indices.append(index)
-        self.recent_keys.append({key.key_hash for key in new})
+        self.recent_keys.append(set(new))
         return kept, kept_indices, new
 
     def seen_key(self, record: dict) -> str | None:
