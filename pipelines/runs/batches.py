@@ -26,7 +26,7 @@ from connectors.schema import CompiledSchema
 from connectors.templating import batch_budget
 from pipelines.mapping.compile import MappingConfigError
 from pipelines.mapping.models import Pipeline
-from pipelines.runs.models import INSERT_RECORD_ERRORS, RecordError, Run, RunStat
+from pipelines.runs.models import RecordError, Run, RunStat
 from pipelines.runs.outputs import Output, output_for
 
 logger = logging.getLogger("pipelines.runs")
@@ -64,12 +64,7 @@ class PreparedBatch:
             # Only when it changes: marked when it breaks, cleared when it works again.
             Pipeline.objects.filter(pk=pipeline.pk).update(broken_reason=self.broken_reason)
             pipeline.broken_reason = self.broken_reason
-        INSERT_RECORD_ERRORS.many(
-            [
-                RecordError(run=run, pipeline=pipeline, index=index, record=record, errors=errors)
-                for index, record, errors in self.rejected
-            ]
-        )
+        RecordError.keep(run, self.rejected, pipeline=pipeline)
         counts = {
             "accepted": self.accepted,
             "rejected": len(self.rejected),
@@ -176,9 +171,8 @@ def check_records(
 
 
 def keep_rejected(run: Run, rejected: list[Rejected]) -> None:
-    INSERT_RECORD_ERRORS.many(
-        [RecordError(run=run, index=i, record=r, errors=e) for i, r, e in rejected]
-    )
+    """Keep the records the source schema refused."""
+    RecordError.keep(run, rejected)
 
 
 def prepare_all(
