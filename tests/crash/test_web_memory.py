@@ -8,7 +8,6 @@ run; now its RSS after the first few requests stays within a bound.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,12 @@ from tests.helpers import make_connector, make_pipeline
 RECORDS = 5000
 NOTE = "x" * 900
 REQUESTS = 8
-# Growth allowed from the first request's RSS to the last ones' (their median: the worker trims
-# once it has grown 8 MiB, so one sample may sit anywhere in that band), over seven more bodies.
-# Without the trim the worker grows 35-40 MiB over them; with it, 5.
+# Growth allowed from the first request's RSS to the least of the last three, over seven more
+# bodies. The worker trims once it has grown 8 MiB since its last trim, so any sample may sit
+# anywhere in that band above the floor: two of three did (a median 13 MiB up, in CI) while the
+# floor stayed 5 MiB up. A leak raises the floor itself: deliveries in reference cycles, or no
+# trim, grew the worker 35-40 MiB over the seven bodies when this test was written (without the
+# trim now, with the fixed mmap threshold still set: 6 and 23 MiB in two runs).
 BOUND = 12 * 1024 * 1024
 # The peak growth of the worker ingesting one 10 MB body, as a multiple of the body: 3.7x
 # measured; 4.5x while the parsed and cleaned records stayed alive until the commit, beside
@@ -105,7 +107,7 @@ def test_it_levels_off_after_a_few_large_bodies(worker):
         time.sleep(0.3)
         after.append(resident_bytes(worker.pid))
 
-    growth = statistics.median(after[-3:]) - after[0]
+    growth = min(after[-3:]) - after[0]
     mib = [f"{n / 2**20:.0f}" for n in after]
     assert growth <= BOUND, f"RSS after each request (MiB): {', '.join(mib)}"
 
