@@ -170,21 +170,14 @@ class Delivery(models.Model):
         deliveries of a run differ only in their record count, idempotency key and payload,
         so the other columns are converted once. A 100-record request fanned out a delivery
         per record made 190 instances and converted 1,900 values for them."""
-        template = cls(pipeline=pipeline, destination=pipeline.destination, run=run)
-        row = INSERT_DELIVERIES.row(template)
-        fields = INSERT_DELIVERIES.fields
-        count_at = fields.index(cls._meta.get_field("record_count"))
-        key_field = cls._meta.get_field("idempotency_key")
-        key_at = fields.index(key_field)
+        key = cls._meta.get_field("idempotency_key")
         connection = connections[INSERT_DELIVERIES.using]
-
-        def rows():
-            for count, _ in batches:
-                row[count_at] = count
-                row[key_at] = key_field.get_db_prep_save(uuid.uuid4(), connection)
-                yield list(row)
-
-        ids = INSERT_DELIVERIES.insert_rows(rows(), len(batches))
+        ids = INSERT_DELIVERIES.insert_alike(
+            cls(pipeline=pipeline, destination=pipeline.destination, run=run),
+            ("record_count", "idempotency_key"),
+            ((count, key.get_db_prep_save(uuid.uuid4(), connection)) for count, _ in batches),
+            len(batches),
+        )
         DeliveryPayload.insert(
             (delivery_id, text) for delivery_id, (_, text) in zip(ids, batches, strict=True)
         )
@@ -242,16 +235,20 @@ class DeliveryPayload(models.Model):
     def insert(payloads: Iterable[tuple[int, str]]) -> None:
         """Insert (delivery id, body) pairs, PAYLOAD_INSERT_BYTES of text to a statement at most
         (one payload larger than that alone)."""
-        chunk: list[list] = []
+
+        def write(chunk: list[tuple[int, str]]) -> None:
+            INSERT_PAYLOADS.insert_alike(DeliveryPayload(), ("delivery", "body"), chunk, len(chunk))
+
+        chunk: list[tuple[int, str]] = []
         size = 0
         for delivery_id, body in payloads:
             if chunk and size + len(body) > PAYLOAD_INSERT_BYTES:
-                INSERT_PAYLOADS.insert_rows(chunk, len(chunk))
+                write(chunk)
                 chunk, size = [], 0
-            chunk.append([delivery_id, body])
+            chunk.append((delivery_id, body))
             size += len(body)
         if chunk:
-            INSERT_PAYLOADS.insert_rows(chunk, len(chunk))
+            write(chunk)
 
     @staticmethod
     def decode(body: str) -> list:

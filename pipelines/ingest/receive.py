@@ -31,12 +31,11 @@ from pipelines.ingest.models import VerificationFailure
 from pipelines.runs.batches import (
     check_records,
     delivered_at_once,
-    keep_rejected,
     prepare_all,
     still_existing,
     store_all,
 )
-from pipelines.runs.models import IdempotencyKey, Run
+from pipelines.runs.models import IdempotencyKey, RecordError, Run
 
 logger = logging.getLogger("superconnector.ingest")
 
@@ -264,7 +263,7 @@ def accept_batch(
                 if key:
                     idem.response = body
                     idem.save(update_fields=["response"])
-                keep_rejected(run, rejected)
+                RecordError.keep(run, rejected)
                 store_all(run, prepared, new_run=True)
         except IntegrityError:
             if (

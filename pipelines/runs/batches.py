@@ -1,7 +1,7 @@
 """The steps every batch of source records takes into a run.
 
 Validate by the source schema (`check_records`), keep the rejected whole with the run
-(`keep_rejected`), hand the good ones to every enabled pipeline in the same transaction
+(`RecordError.keep`), hand the good ones to every enabled pipeline in the same transaction
 (`prepare_all`, then `store_all` last). The ingest endpoint, HTTP source pages, CSV uploads and resent records all
 go through these; `accept_into_run` does the three for a chunk and adds its counts.
 
@@ -140,7 +140,7 @@ def accept_into_run(
     validator = source.schema.compile(drop_unknown=source.drop_unknown_fields)
     good, indices, bad = check_records(validator, records, first_index)
     prepared = prepare_all(run.source_id, good, indices, pipelines)
-    keep_rejected(run, bad)
+    RecordError.keep(run, bad)
     Run.add(
         {"id": run.pk},
         received=len(records),
@@ -168,11 +168,6 @@ def check_records(
             good.append(clean)
             indices.append(index)
     return good, indices, bad
-
-
-def keep_rejected(run: Run, rejected: list[Rejected]) -> None:
-    """Keep the records the source schema refused."""
-    RecordError.keep(run, rejected)
 
 
 def prepare_all(
