@@ -85,18 +85,11 @@ def setup_django() -> None:
     django.setup()
 
 
-def make_deliveries(destination, pipeline, run, batch_size: int, count: int) -> list[int]:
-    from pipelines.delivery.models import Delivery
+def make_deliveries(pipeline, run, batch_size: int, count: int) -> list[int]:
+    from pipelines.delivery.models import Delivery, DeliveryPayload
 
-    rows = Delivery.create_all(
-        [
-            Delivery(
-                pipeline=pipeline, destination=destination, run=run, records=[RECORD] * batch_size
-            )
-            for _ in range(count)
-        ]
-    )
-    return [row.pk for row in rows]
+    payload = DeliveryPayload.encode([RECORD] * batch_size)
+    return Delivery.create_batches(pipeline, run, [(batch_size, payload)] * count)
 
 
 def measure(url: str, case: tuple[int, int, int], rounds: int = ROUNDS, profiler=None) -> dict:
@@ -128,7 +121,7 @@ def measure(url: str, case: tuple[int, int, int], rounds: int = ROUNDS, profiler
     session = requests.Session()
     ours, plain = [], []
     for _ in range(rounds):
-        ids = make_deliveries(destination, pipeline, run, batch_size, count)
+        ids = make_deliveries(pipeline, run, batch_size, count)
         requests_to_send = [
             render_request(destination, [RECORD] * batch_size, idempotency_key=str(pk))
             for pk in ids

@@ -101,7 +101,7 @@ class Delivery(models.Model):
     # Sent as Idempotency-Key (and webhook-id): the same on every attempt and replay, and unlike
     # the row id never seen again after a database reset or from another installation, so a
     # receiver that drops repeated keys never drops a new delivery. Python-side default: set by
-    # `create_all` too.
+    # `create_batches` too.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # When the sweeper last put a task on the queue for it (the first task: created_at).
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -145,30 +145,15 @@ class Delivery(models.Model):
             self._records_unsaved = False
 
     @classmethod
-    def create_all(cls, deliveries: list[Delivery]) -> list[Delivery]:
-        """Insert new deliveries, each given its `records`, and their payloads: two INSERTs
-        (more for payloads above PAYLOAD_INSERT_BYTES in all).
-
-        A delivery's `payload_text`, when set, is its records already encoded."""
-        created = INSERT_DELIVERIES.many(deliveries)
-        DeliveryPayload.insert(
-            (delivery.pk, delivery.payload_text or DeliveryPayload.encode(delivery.records))
-            for delivery in created
-        )
-        for delivery in created:
-            delivery._records_unsaved = False
-        return created
-
-    @classmethod
     def create_batches(
         cls, pipeline: Pipeline, run: Run | None, batches: list[tuple[int, str]]
     ) -> list[int]:
         """Insert a pending delivery to `pipeline`'s destination for each (record count, payload
         text) of `batches`, and their payloads; their ids, in order.
 
-        What `create_all` does, without a model instance per delivery and per payload: the
-        deliveries of a run differ only in their record count, idempotency key and payload,
-        so the other columns are converted once. A 100-record request fanned out a delivery
+        Without a model instance per delivery and per payload: the deliveries of a run differ
+        only in their record count, idempotency key and payload, so the other columns are
+        converted once. A 100-record request fanned out a delivery
         per record made 190 instances and converted 1,900 values for them."""
         key = cls._meta.get_field("idempotency_key")
         connection = connections[INSERT_DELIVERIES.using]
@@ -260,7 +245,7 @@ class DeliveryPayload(models.Model):
             return json.loads(body)
 
 
-# The inserts of `create_all` and `create_batches`, written once (connectors/prepared.py
+# The inserts of `create_batches`, written once (connectors/prepared.py
 # says why not bulk_create).
 INSERT_DELIVERIES = PreparedInsert(Delivery)
 INSERT_PAYLOADS = PreparedInsert(DeliveryPayload)

@@ -314,12 +314,9 @@ def test_it_sweeps_destinations_in_turns(db, httpserver, monkeypatch):
     with time_machine.travel(START, tick=False) as traveller:
         to_a = make_destination(httpserver.url_for("/a"))
         to_b = make_destination(httpserver.url_for("/b"))
-        pipeline = make_delivery(to_a, [{"id": 0}]).pipeline
-        Delivery.create_all(
-            [
-                Delivery(pipeline=pipeline, destination=to_a, records=[{"id": n}])
-                for n in range(1, 300)
-            ]
+        first = make_delivery(to_a, [{"id": 0}])
+        Delivery.create_batches(
+            first.pipeline, first.run, [(1, f'[{{"id": {n}}}]') for n in range(1, 300)]
         )
         traveller.shift(60)
         make_delivery(to_b, [{"id": 1}])

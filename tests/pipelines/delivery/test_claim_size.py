@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pipelines.delivery import courier
-from pipelines.delivery.models import Delivery
+from pipelines.delivery.models import Delivery, DeliveryPayload
 from pipelines.delivery.tasks import deliver_many
 from tests.pipelines.delivery.destinations import make_delivery, make_destination
 
@@ -21,18 +21,12 @@ def _private_destinations(settings):
 
 def deliveries_of(destination, sizes: list[int]) -> list[int]:
     first = make_delivery(destination, [{"id": n} for n in range(sizes[0])])
-    rest = Delivery.create_all(
-        [
-            Delivery(
-                pipeline=first.pipeline,
-                destination=destination,
-                run=first.run,
-                records=[{"id": n} for n in range(size)],
-            )
-            for size in sizes[1:]
-        ]
+    rest = Delivery.create_batches(
+        first.pipeline,
+        first.run,
+        [(size, DeliveryPayload.encode([{"id": n} for n in range(size)])) for size in sizes[1:]],
     )
-    return [first.pk, *(d.pk for d in rest)]
+    return [first.pk, *rest]
 
 
 def claims(queries) -> int:

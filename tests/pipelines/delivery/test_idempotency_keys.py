@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook
 
 from connectors.signing import generate_secret
 from pipelines.delivery.courier import deliver
-from pipelines.delivery.models import Delivery
+from pipelines.delivery.models import Delivery, DeliveryPayload
 from pipelines.delivery.replay import replay
 from tests.helpers import make_connector, make_pipeline
 from tests.pipelines.delivery.destinations import make_delivery, make_destination
@@ -32,13 +32,11 @@ def test_it_gives_each_delivery_its_own_uuid(db, httpserver):
     destination = make_destination(httpserver.url_for("/hooks"))
     first = make_delivery(destination, [{"id": 1}])
     second = make_delivery(destination, [{"id": 2}])
-    created = Delivery.create_all(
-        [
-            Delivery(pipeline=first.pipeline, destination=destination, records=[{"id": n}])
-            for n in range(3)
-        ]
+    ids = Delivery.create_batches(
+        first.pipeline, first.run, [(1, DeliveryPayload.encode([{"id": n}])) for n in range(3)]
     )
 
+    created = Delivery.objects.filter(pk__in=ids)
     keys = [d.idempotency_key for d in (first, second, *created)]
     assert all(isinstance(key, uuid.UUID) and key.version == 4 for key in keys)
     assert len(set(keys)) == 5
