@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from pipelines.runs.models import IdempotencyKey, RecordError, Run
@@ -26,4 +27,18 @@ def purge_old_runs() -> dict[str, int]:
         "idempotency_keys": IdempotencyKey.objects.filter(created_at__lt=keys_before).delete()[0],
     }
     logger.info("purged %s", purged)
+    refresh_planner_statistics()
     return purged
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite: analyse the tables this connection used if they never were, or have grown 25
+    times since (`PRAGMA optimize`). Without statistics SQLite's planner guesses that any
+    `source_id = ?` picks few rows: the runs page by minute of one source read every run of
+    it (5 s at a million) instead of the hour shown on the started_at index (0.3 s).
+    PostgreSQL's autovacuum keeps its own statistics."""
+    if connection.vendor != "sqlite":
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        # It writes them: in a transaction, so it queues on the write lock like every writer.
+        cursor.execute("PRAGMA optimize")

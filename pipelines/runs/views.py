@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -21,6 +22,10 @@ from pipelines.runs.forms import fixed_record, grid_columns, grid_rows
 from pipelines.runs.models import RecordError, Run
 
 PAGE_SIZE = 50
+# The by-minute view's page: an hour of a burst is at most sixty rows a source.
+MINUTES_PER_PAGE = 60
+# The status filter's value for failed and partially accepted runs together.
+WITH_ERRORS = "with_errors"
 GRID_ROWS = 100
 
 # --- Runs -------------------------------------------------------------------------------------------
@@ -42,7 +47,9 @@ def run_list(request):
         runs = runs.filter(source_id=filters["source"])
     if filters["pipeline"] is not None:
         runs = runs.filter(source__outgoing_pipelines=filters["pipeline"])
-    if filters["status"] in Run.Status.values:
+    if filters["status"] == WITH_ERRORS:
+        runs = runs.with_errors()
+    elif filters["status"] in Run.Status.values:
         runs = runs.filter(status=filters["status"])
     if filters["trigger"] in Run.Trigger.values:
         runs = runs.filter(trigger=filters["trigger"])
@@ -50,23 +57,44 @@ def run_list(request):
         runs = runs.filter(started_at__gte=filters["since"])
     if filters["until"]:
         runs = runs.filter(started_at__lt=filters["until"])
-    rows = runs.by_minute() if filters["by"] == "minute" else runs
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if filters["by"] == "minute":
+        shown = minutes_page(runs, parse_datetime_param(request.GET.get("before")))
+    else:
+        page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+        shown = {"page": page, "runs": page.object_list}
     return render(
         request,
         "pipelines/runs.html",
         {
-            "page": page,
-            "runs": page.object_list,
+            **shown,
             "filters": filters,
             "sources": Connector.objects.sources(),
             "pipelines": Pipeline.objects.all(),
-            "statuses": Run.Status.choices,
+            "statuses": [(WITH_ERRORS, "With errors (failed or partial)"), *Run.Status.choices],
             "triggers": Run.Trigger.choices,
-            "query": query_without_page(request),
-            "each_run_query": query_without_page(request, "by"),
+            "query": query_without_page(request, "before"),
+            "each_run_query": query_without_page(request, "by", "before"),
         },
     )
+
+
+def minutes_page(runs, before) -> dict:
+    """One page of the by-minute view: the runs of MINUTES_PER_PAGE minutes added up, ending
+    with the newest run before `before`, and the `before` of the pages beside it (None at
+    either end). Pages are windows of time, not offsets into every minute ever grouped."""
+    window = runs.minutes_before(before, MINUTES_PER_PAGE)
+    if window is None:
+        return {"runs": [], "window": None, "newer": None, "older": None}
+    start, end = window
+    later = runs.filter(started_at__gte=end).exists()
+    return {
+        "runs": list(runs.filter(started_at__gte=start, started_at__lt=end).by_minute()),
+        "window": window,
+        # The window ending with the newest run before this one's end plus a page: it starts
+        # at or before this one's end, so no minute is skipped.
+        "newer": end + timedelta(minutes=MINUTES_PER_PAGE) if later else None,
+        "older": start if runs.filter(started_at__lt=start).exists() else None,
+    }
 
 
 def parse_datetime_param(text: str | None):

@@ -2,22 +2,22 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.test import Client
 
 from pipelines.runs.models import Run
+from pipelines.runs.tasks import purge_old_runs
 from tests.helpers import make_connector
 
 MINUTE = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 def burst(source, count: int, at: datetime, **fields) -> None:
+    fields = {"status": Run.Status.SUCCEEDED, "received": 1, "accepted": 1, **fields}
     Run.objects.bulk_create(
         Run(
             source=source,
             trigger=Run.Trigger.INGEST,
-            status=Run.Status.SUCCEEDED,
-            received=1,
-            accepted=1,
             started_at=at + timedelta(seconds=i % 60),
             **fields,
         )
@@ -77,3 +77,75 @@ def test_a_bad_time_is_no_filter(alice):
     client = Client()
     client.force_login(alice)
     assert client.get("/runs/?since=yesterday").context["page"].paginator.count == 3
+
+
+def test_it_pages_by_windows_of_an_hour_without_skipping_a_minute(alice):
+    # Three hours of one run a minute: the first page adds up the newest hour only (grouping
+    # every run ever kept read the whole table), and Older/Newer walk the rest.
+    source = make_connector("ingest_endpoint", "Hooks")
+    start = MINUTE
+    for minute in range(180):
+        burst(source, 1, start + timedelta(minutes=minute, seconds=minute % 60))
+    client = Client()
+    client.force_login(alice)
+
+    minutes, before, pages = [], None, []
+    while True:
+        page = client.get("/runs/", {"by": "minute", **({"before": before} if before else {})})
+        pages.append(page)
+        minutes += [row["minute"] for row in page.context["runs"]]
+        if page.context["older"] is None:
+            break
+        before = page.context["older"].isoformat()
+        assert f"before={before.replace(':', '%3A').replace('+', '%2B')}" in page.content.decode()
+
+    assert [len(page.context["runs"]) for page in pages] == [60, 60, 60]
+    assert minutes == [start + timedelta(minutes=m) for m in reversed(range(180))]
+    assert pages[0].context["newer"] is None
+    # Newer from the second page comes back to the newest hour.
+    newer = client.get("/runs/", {"by": "minute", "before": pages[1].context["newer"].isoformat()})
+    assert [row["minute"] for row in newer.context["runs"]] == minutes[:60]
+
+
+def test_a_minute_of_a_sparse_source_is_found_past_empty_hours(alice):
+    source = make_connector("ingest_endpoint", "Hooks")
+    burst(source, 2, MINUTE)
+    burst(source, 3, MINUTE + timedelta(days=2))
+    client = Client()
+    client.force_login(alice)
+
+    first = client.get("/runs/?by=minute")
+    assert [(r["minute"], r["runs"]) for r in first.context["runs"]] == [
+        (MINUTE + timedelta(days=2), 3)
+    ]
+    older = client.get("/runs/", {"by": "minute", "before": first.context["older"].isoformat()})
+    assert [(r["minute"], r["runs"]) for r in older.context["runs"]] == [(MINUTE, 2)]
+    assert older.context["older"] is None
+
+
+def test_with_errors_opens_failed_and_partially_accepted_runs(alice):
+    source = make_connector("ingest_endpoint", "Hooks")
+    burst(source, 3, MINUTE)
+    burst(source, 1, MINUTE, status=Run.Status.FAILED, accepted=0, rejected=1)
+    burst(source, 1, MINUTE, status=Run.Status.PARTIAL, rejected=1)
+    client = Client()
+    client.force_login(alice)
+
+    page = client.get("/runs/?by=minute")
+    [row] = page.context["runs"]
+    assert row["with_errors"] == 2
+    assert "status=with_errors" in page.content.decode()
+    listed = client.get("/runs/", {"status": "with_errors"}).context["runs"]
+    assert sorted(run.status for run in listed) == ["failed", "partial"]
+
+
+def test_the_daily_purge_leaves_sqlite_planner_statistics_of_the_runs(db):
+    source = make_connector("ingest_endpoint", "Hooks")
+    burst(source, 20, MINUTE)
+
+    purge_old_runs()
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
+            assert "pipelines_run" in {table for (table,) in cursor.fetchall()}
