@@ -120,3 +120,20 @@ def test_the_previous_secret_verifies_during_a_rotation():
     headers = {"Stripe-Signature": stripe_header(BODY, SECRET, NOW)}
 
     assert verify(rotated, headers, BODY, NOW).by_previous_secret
+
+
+def test_a_made_up_signature_over_a_deeply_nested_body_is_a_wrong_signature():
+    # The body was read for its event id before the signature was checked, by json, which
+    # raises RecursionError past Python's recursion limit: a 500 for anyone's request.
+    body = b"[" * 100_000
+
+    assert rejection(CONFIG, {"Stripe-Signature": f"t={NOW},v1={'0' * 64}"}, body) == (
+        "signature does not match"
+    )
+
+
+def test_a_signed_deeply_nested_body_verifies_without_an_event_id():
+    body = b'{"id": "evt_1", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    headers = {"Stripe-Signature": stripe_header(body, SECRET, NOW)}
+
+    assert verify(CONFIG, headers, body, NOW).event_id is None

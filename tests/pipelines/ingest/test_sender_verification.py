@@ -248,3 +248,10 @@ def test_failures_are_kept_without_secrets_and_pruned_to_the_last_twenty(db):
     assert failures[0].scheme == "github"
     stored = " ".join(f.reason for f in failures)
     assert wrong["X-Hub-Signature-256"] not in stored and "Secret" not in stored
+
+
+def test_a_made_up_stripe_signature_over_a_deeply_nested_body_is_401_not_500(db):
+    connector = endpoint("stripe")
+    headers = {"Stripe-Signature": f"t={int(time.time())},v1={'0' * 64}"}
+    response = send(connector, b"[" * 100_000, headers)
+    assert_refused(response, "signature does not match")
