@@ -78,8 +78,7 @@ def receive(request, connector: Connector) -> Response:
         # A repeat of a signed event (a sender's retry, or a captured request replayed
         # within the tolerance) is answered as the first was; older ones fail the timestamp.
         key = event_key(verified.event_id)
-        tolerance = connector.verification.get("tolerance_seconds", DEFAULT_TOLERANCE)
-        fresh_since = timezone.now() - timedelta(seconds=tolerance)
+        fresh_since = timezone.now() - event_window(connector)
     body_hash = ""
     if key:
         # Only a keyed request is compared with an earlier one: no hash (nor a copy of a
@@ -137,6 +136,15 @@ def previous_secret_key(connector_id: int) -> str:
 def previous_secret_used_at(connector_id: int):
     """When the sender last proved itself with the previous secret only (recently), else None."""
     return cache.get(previous_secret_key(connector_id))
+
+
+def event_window(connector: Connector) -> timedelta:
+    """How long an event id is remembered: twice the tolerance. A timestamp passes within the
+    tolerance either way of now, so a request first answered at its timestamp's earliest (the
+    sender's clock ahead) still passes a tolerance later; remembered for one tolerance only,
+    its replay then would be stored again."""
+    tolerance = connector.verification.get("tolerance_seconds", DEFAULT_TOLERANCE)
+    return timedelta(seconds=2 * tolerance)
 
 
 def event_key(event_id: str) -> str:

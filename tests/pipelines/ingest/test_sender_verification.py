@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -151,15 +152,33 @@ def test_another_event_id_is_stored_again(db):
     assert Run.objects.filter(source=connector).count() == 2
 
 
-def test_an_event_id_older_than_the_tolerance_window_is_a_new_delivery(db):
+def test_an_event_id_older_than_twice_the_tolerance_is_a_new_delivery(db):
     connector = endpoint("standard_webhooks", tolerance_seconds=60)
     body = body_of({"order_id": 7})
     assert send(connector, body, signed_with_id(connector, body, "msg_1")).status_code == 202
-    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(seconds=61))
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(seconds=121))
     again = send(connector, body, signed_with_id(connector, body, "msg_1"))
     assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
     assert Run.objects.filter(source=connector).count() == 2
     assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.parametrize("scheme", ["standard_webhooks", "stripe"])
+def test_a_replay_is_stored_once_while_its_timestamp_still_passes(db, scheme):
+    # A sender whose clock runs 50 s ahead: its request still passes the timestamp check
+    # 110 s after it was first answered, past the first answer's own 60 s. A replay then was
+    # taken for a new delivery and stored a second time.
+    connector = endpoint(scheme, tolerance_seconds=60)
+    body = body_of({"id": "evt_1", "order_id": 7})
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    headers = signed(connector, body, start.timestamp() + 50)
+    with time_machine.travel(start, tick=False):
+        first = send(connector, body, headers)
+    with time_machine.travel(start + timedelta(seconds=110), tick=False):
+        again = send(connector, body, headers)
+    assert first.status_code == again.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Run.objects.filter(source=connector).count() == 1
 
 
 def signed_with_id(connector, body: bytes, msg_id: str) -> dict:
