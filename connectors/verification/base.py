@@ -105,6 +105,12 @@ def check_timestamp(timestamp: int, now: float, tolerance: int) -> None:
     if timestamp < now - tolerance:
         raise VerificationFailed(f"timestamp too old (more than {tolerance} s)")
     if timestamp > now + tolerance:
+        # Compared, not divided: a timestamp of a thousand digits is no float.
+        if (now - tolerance) * 1000 <= timestamp <= (now + tolerance) * 1000:
+            raise VerificationFailed(
+                f"timestamp in the future (more than {tolerance} s ahead; it reads as "
+                "milliseconds: send seconds)"
+            )
         raise VerificationFailed(f"timestamp in the future (more than {tolerance} s ahead)")
 
 

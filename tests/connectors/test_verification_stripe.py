@@ -89,6 +89,16 @@ def test_it_rejects_a_timestamp_in_the_future():
     assert rejection(CONFIG, headers) == "timestamp in the future (more than 300 s ahead)"
 
 
+def test_a_timestamp_in_milliseconds_is_named_as_such():
+    headers = {"Stripe-Signature": stripe_header(BODY, SECRET, NOW * 1000 + 999)}
+
+    assert rejection(CONFIG, headers) == (
+        "timestamp in the future (more than 300 s ahead; it reads as milliseconds: send seconds)"
+    )
+    huge = {"Stripe-Signature": stripe_header(BODY, SECRET, 10**4000)}
+    assert rejection(CONFIG, huge) == "timestamp in the future (more than 300 s ahead)"
+
+
 def test_the_tolerance_is_configurable():
     strict = clean_verification({"scheme": "stripe", "secret": SECRET, "tolerance_seconds": 10})
     headers = {"Stripe-Signature": stripe_header(BODY, SECRET, NOW - 11)}
