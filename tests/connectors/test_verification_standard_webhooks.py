@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
 import pytest
@@ -139,3 +142,68 @@ def test_a_secret_that_is_not_base64_is_refused_naming_the_field():
     assert caught.value.field == "secret"
     assert "base64" in caught.value.message
     assert "not base64!" not in str(caught.value)
+
+
+def test_it_accepts_the_specifications_test_vector():
+    # Verbatim from standard-webhooks/standard-webhooks, libraries/python/tests/test_webhooks.py
+    # (test_sign_function), the vector every Standard Webhooks library checks itself against.
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    body = b'{"test": 2432232314}'
+
+    assert verify(CONFIG, headers, body, 1614265330).event_id == "msg_p5jXN8AQM9LWM0D4loKWxJek"
+    assert rejection(CONFIG, headers, body.replace(b"4}", b"5}"), 1614265330) == (
+        "signature does not match"
+    )
+
+
+def test_the_reference_librarys_list_of_signatures_passes():
+    # As test_multi_sig_payload_is_valid of the reference library: a v2 and wrong v1 entries
+    # around the valid one.
+    headers = signed()
+    wrong = "Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+    headers["webhook-signature"] = " ".join(
+        [f"v1,{wrong}", f"v2,{wrong}", headers["webhook-signature"], f"v1,{wrong}"]
+    )
+
+    assert verify(CONFIG, headers, BODY, NOW).scheme == "standard_webhooks"
+
+
+def test_a_body_of_any_characters_is_verified_as_the_reference_library_signs_it():
+    body = '{"name": "Zoë 🙂", "note": "\\u0000 and a line\\nbreak"}'.encode()
+
+    assert verify(CONFIG, signed(body=body), body, NOW).scheme == "standard_webhooks"
+    assert verify(CONFIG, signed(body=b""), b"", NOW).scheme == "standard_webhooks"
+
+
+def test_a_body_that_is_not_utf_8_is_verified_over_its_bytes():
+    # The reference library decodes the body as UTF-8 first and cannot sign this one; the
+    # specification signs the payload as sent, so the HMAC is taken over the raw bytes here.
+    body = b'{"name": "Zo\xeb"}'
+    signed_content = b"msg_1." + str(NOW).encode() + b"." + body
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    digest = base64.b64encode(hmac.new(key, signed_content, hashlib.sha256).digest()).decode()
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": f"v1,{digest}",
+    }
+
+    assert verify(CONFIG, headers, body, NOW).scheme == "standard_webhooks"
+
+
+def test_during_a_rotation_the_sender_signs_with_both_and_the_new_secret_is_seen():
+    new = "whsec_bmV3LXNlY3JldC1rZXktMjAyNA=="
+    rotated = clean_verification(
+        {"scheme": "standard_webhooks", "secret": new, "previous_secret": SECRET}
+    )
+    headers = signed()
+    by_new = signed(secret=new)["webhook-signature"]
+    headers["webhook-signature"] = f"{headers['webhook-signature']} {by_new}"
+
+    verified = verify(rotated, headers, BODY, NOW)
+    assert verified.event_id == "msg_2LhcPJ8OL8vWxSqGcTtqPVE3"
+    assert not verified.by_previous_secret
