@@ -131,7 +131,13 @@ def sender_context(connector: Connector, url: str, sample: dict) -> dict:
         "curl_signed": examples.curl_signed(url, connector.verification, sample) if signed else "",
         "query_token_url": f"{url}?token=$TOKEN" if verification.get("allow_query_token") else "",
         "verification_failures": VerificationFailure.latest(connector),
-        "previous_secret_used_at": previous_secret_used_at(connector.pk),
+        # Only while there is a previous secret to keep: once removed, the notice's "keep it"
+        # is stale (a sender still on it now shows among the refused requests).
+        "previous_secret_used_at": (
+            previous_secret_used_at(connector.pk)
+            if verification.get("previous_secret") or verification.get("previous_password")
+            else None
+        ),
     }
 
 

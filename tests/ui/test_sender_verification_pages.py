@@ -159,6 +159,10 @@ def test_it_says_when_the_sender_still_uses_the_previous_secret(staff):
     assert response.status_code == 202
     page = staff.get(f"/connectors/{connector.pk}/").content.decode()
     assert "The sender still uses the previous secret" in page
+    connector.verification = clean_verification({**SETTINGS["github"], "secret": "the-new-secret"})
+    connector.save()
+    page = staff.get(f"/connectors/{connector.pk}/").content.decode()
+    assert "previous-secret-notice" not in page
 
 
 def test_it_shows_the_query_token_url_with_a_warning(staff):
