@@ -274,3 +274,23 @@ def test_a_made_up_stripe_signature_over_a_deeply_nested_body_is_401_not_500(db)
     headers = {"Stripe-Signature": f"t={int(time.time())},v1={'0' * 64}"}
     response = send(connector, b"[" * 100_000, headers)
     assert_refused(response, "signature does not match")
+
+
+@pytest.mark.parametrize("scheme", ["standard_webhooks", "stripe"])
+def test_a_replay_across_a_secret_rotation_is_answered_once_then_refused(db, scheme):
+    connector = endpoint(scheme)
+    old = connector.verification
+    body = body_of({"id": "evt_1", "order_id": 7})
+    headers = signed(connector, body)
+    assert send(connector, body, headers).status_code == 202
+    new_secret = WRONG.get(scheme, {"secret": "whsec_the_new_one"})["secret"]
+    connector.verification = clean_verification(
+        {**CONFIGS[scheme], "secret": new_secret, "previous_secret": old["secret"]}
+    )
+    connector.save()
+    during = send(connector, body, headers)
+    assert during.status_code == 202 and during.headers["Idempotent-Replayed"] == "true"
+    connector.verification = clean_verification({**CONFIGS[scheme], "secret": new_secret})
+    connector.save()
+    assert_refused(send(connector, body, headers), "signature does not match")
+    assert Run.objects.filter(source=connector).count() == 1
