@@ -6,7 +6,8 @@ import hmac
 from datetime import UTC, datetime
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+import time_machine
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from connectors.verification import (
     InvalidVerification,
@@ -207,3 +208,61 @@ def test_during_a_rotation_the_sender_signs_with_both_and_the_new_secret_is_seen
     verified = verify(rotated, headers, BODY, NOW)
     assert verified.event_id == "msg_2LhcPJ8OL8vWxSqGcTtqPVE3"
     assert not verified.by_previous_secret
+
+
+def test_a_timestamp_exactly_at_the_tolerance_passes_either_way():
+    # The reference library refuses only beyond it (`timestamp < now - tolerance`, and `>` for
+    # the future); so do stripe-python (`timestamp < time.time() - tolerance`) and slack_sdk
+    # (`abs(now - timestamp) > 300`).
+    assert verify(CONFIG, signed(timestamp=NOW - 300), BODY, NOW).scheme == "standard_webhooks"
+    assert verify(CONFIG, signed(timestamp=NOW + 300), BODY, NOW).scheme == "standard_webhooks"
+    assert rejection(CONFIG, signed(timestamp=NOW - 300), now=NOW + 0.5) == (
+        "timestamp too old (more than 300 s)"
+    )
+
+
+def reference_accepts(headers: dict, body: bytes, now: int) -> bool:
+    with time_machine.travel(now, tick=False):
+        try:
+            Webhook(SECRET).verify(body.decode(), headers)
+        except (WebhookVerificationError, ValueError):  # binascii.Error on bad base64
+            return False
+    return True
+
+
+GOOD = signed()["webhook-signature"]
+WRONG = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+
+
+# Where we differ from the reference library on purpose, and so left out here: it reads only
+# webhook-* headers (we read svix-* too), it parses the timestamp as a float (the specification
+# says an integer, as the Go library parses it), and it fails with a ValueError on a list with
+# two spaces in a row (we split on any run of spaces).
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"webhook-timestamp": str(NOW + 1)},
+        {"webhook-timestamp": f"+{NOW}"},
+        {"webhook-timestamp": f"0{NOW}"},
+        {"webhook-timestamp": "soon"},
+        {"webhook-id": "msg_other"},
+        {"webhook-signature": f"{WRONG} {GOOD}"},
+        {"webhook-signature": f"v2,{GOOD[3:]}"},
+        {"webhook-signature": f"V1,{GOOD[3:]}"},
+        {"webhook-signature": GOOD.rstrip("=")},
+        {"webhook-signature": WRONG},
+        {"webhook-signature": ""},
+        {"webhook-id": ""},
+    ],
+)
+@pytest.mark.parametrize("offset", [-301, -300, 0, 300, 301])
+def test_it_accepts_what_the_reference_library_accepts(change, offset):
+    headers = {**signed(timestamp=NOW + offset), **change}
+    try:
+        verify(CONFIG, headers, BODY, NOW)
+        accepted = True
+    except VerificationFailed:
+        accepted = False
+
+    assert accepted == reference_accepts(headers, BODY, NOW)
