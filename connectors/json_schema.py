@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.schema import CoercionError, FieldSpec, coerce
+from connectors.schema import MAX_INTEGER_DIGITS, CoercionError, FieldSpec, coerce
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -55,8 +55,8 @@ _URL_CANONICAL = f"[Hh][Tt][Tt][Pp][Ss]?://[^{_WS}]+"
 _BOOLEAN_WORDS = (
     "[Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|[Oo][Nn]|1|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]?|[Oo][Ff][Ff]|0"
 )
-# Python refuses integer texts of more than 4,300 digits; "42.0" and "42." are whole numbers.
-_INTEGER_TEXT = "[+-]?[0-9]{1,4300}(\\.0*)?"
+# The digits coercion takes (MAX_INTEGER_DIGITS); "42.0" and "42." are whole numbers.
+_INTEGER_TEXT = f"[+-]?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\\.0*)?"
 # Far from float's overflow (1.8e308): a longer text may be read as infinity, and refused.
 _NUMBER_TEXT = "[+-]?([0-9]{1,200}(\\.[0-9]*)?|\\.[0-9]{1,200})([eE][+-]?[0-9]{1,2})?"
 

@@ -57,3 +57,65 @@ def test_an_integer_beyond_64_bits_is_sent_to_an_http_destination_exactly(
     ((sent, _),) = httpserver.log
     expected = f'{{"order":{BIG}}}' if body_template else f'{{"order_id":{BIG}}}'
     assert sent.get_data(as_text=True).replace(" ", "") == expected
+
+
+# JSON readers take a whole number beyond 64 bits as a double, and refuse one that overflows it
+# (about 1.8e308): 308 digits is the longest every such number of, read back.
+LONGEST = "9" * 308
+
+
+@pytest.mark.parametrize("text", ["1e400", "9" * 400, "-" + "9" * 309, "1" + "0" * 308 + ".0"])
+def test_a_whole_number_too_long_to_read_back_is_rejected_naming_the_field(orders, post, text):
+    box = make_connector("mailbox", "Orders box", [{"name": "order_id", "type": "integer"}])
+    make_pipeline(orders, box)
+
+    response = post(orders, {"order_id": text, "email": "a@b.co"})
+
+    assert response.status_code == 202, response.content
+    assert response.json()["rejected"] == 1
+    (error,) = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "order_id")
+    assert error["message"].endswith("is too large (at most 308 digits)")
+    assert not MailboxRecord.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/csv", "application/x-ndjson"])
+def test_the_longest_whole_number_taken_is_polled_back_in_every_format(
+    orders, post, client, content_type
+):
+    box = make_connector("mailbox", "Orders box", [{"name": "order_id", "type": "integer"}])
+    make_pipeline(orders, box)
+    box_token = box.rotate_token()
+
+    response = post(orders, {"order_id": LONGEST, "email": "a@b.co"})
+
+    assert response.json()["accepted"] == 1, response.content
+    polled = client.get(
+        f"/api/v1/mailbox/{box.slug}/",
+        HTTP_AUTHORIZATION=f"Bearer {box_token}",
+        HTTP_ACCEPT=content_type,
+    )
+    assert polled.status_code == 200
+    assert LONGEST in polled.content.decode()
+
+
+def test_a_whole_number_from_text_is_delivered_one_per_request(
+    orders, post, httpserver, settings, django_capture_on_commit_callbacks
+):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    httpserver.expect_request("/hooks", method="POST").respond_with_data("", status=204)
+    hooks = make_connector(
+        "http_destination",
+        "Hooks",
+        [{"name": "order_id", "type": "integer"}],
+        url=httpserver.url_for("/hooks"),
+    )
+    make_pipeline(orders, hooks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = post(orders, [{"order_id": LONGEST, "email": "a@b.co"}])
+        rejected = post(orders, [{"order_id": "1e400", "email": "a@b.co"}])
+
+    assert (accepted.json()["accepted"], rejected.json()["rejected"]) == (1, 1)
+    ((sent, _),) = httpserver.log
+    assert sent.get_data(as_text=True).replace(" ", "") == f'{{"order_id":{LONGEST}}}'
