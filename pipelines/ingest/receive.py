@@ -173,7 +173,10 @@ def read_body(request) -> bytes:
         try:
             content_length = int(length)
         except ValueError:
-            raise BodyError(400, "Content-Length is not a number.") from None
+            content_length = -1
+        if content_length < 0:
+            # A negative length is no more a size than "abc" (it broke the read: a 500).
+            raise BodyError(400, "Content-Length is not a size in bytes.")
         stream = request
     else:
         # Chunked bodies carry no Content-Length; Django would read them as empty.

@@ -78,3 +78,12 @@ def test_it_refuses_too_many_records(orders, post, settings):
     records = [{"order_id": i, "email": "a@example.com"} for i in range(3)]
     assert post(orders, records).status_code == 413
     assert post(orders, records[:2]).status_code == 202
+
+
+def test_a_content_length_that_is_not_a_length_is_400(orders, post):
+    record = b'{"order_id": 1, "email": "a@example.com"}'
+    for length in ("-5", "abc", "1.5"):
+        response = post(orders, record, CONTENT_LENGTH=length)
+        assert response.status_code == 400, (length, response.content)
+        assert response.json() == {"detail": "Content-Length is not a size in bytes."}
+    assert not Run.objects.exists()
