@@ -204,6 +204,16 @@ class Connector(models.Model):
             self.schema = Schema.objects.create()
         super().save(*args, **kwargs)
 
+    def delete(self, *args, **kwargs):
+        # Django collects what cascades (the runs, deliveries...) before its DELETE transaction:
+        # a run a sender committed in between failed the delete at commit (a 500). The row lock
+        # taken first, in the transaction that collects, waits for writes in flight that point
+        # here and holds new ones off until the delete commits (PostgreSQL; SQLite's IMMEDIATE
+        # transactions take the write lock at BEGIN). Those then find the connector gone.
+        with transaction.atomic(using=kwargs.get("using")):
+            list(type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk"))
+            return super().delete(*args, **kwargs)
+
     @property
     def kind_class(self):
         from connectors.kinds import get_kind

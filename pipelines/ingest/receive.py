@@ -283,6 +283,12 @@ def accept_batch(
                 is not None
             ):
                 return replay
+            if not Connector.objects.filter(pk=connector.pk).exists():
+                # Deleted while this request was stored: nothing was kept, and the sender is
+                # told what its next request would be told.
+                raise exceptions.NotFound(
+                    f"The ingest endpoint '{connector.slug}' was deleted; nothing was stored."
+                ) from None
             if last_try:
                 raise
             # A pipeline deleted meanwhile fails the commit on its foreign keys: store again
