@@ -205,13 +205,17 @@ class Connector(models.Model):
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        # Django collects what cascades (the runs, deliveries...) before its DELETE transaction:
-        # a run a sender committed in between failed the delete at commit (a 500). The row lock
-        # taken first, in the transaction that collects, waits for writes in flight that point
-        # here and holds new ones off until the delete commits (PostgreSQL; SQLite's IMMEDIATE
-        # transactions take the write lock at BEGIN). Those then find the connector gone.
+        # Django collects what cascades (a source's runs...) before its DELETE transaction: a
+        # run a sender committed in between failed the delete at commit (a 500). Collected
+        # inside one transaction, nothing comes in between on SQLite, whose IMMEDIATE
+        # transactions take the write lock at BEGIN. On PostgreSQL a source's row is locked
+        # first: the runs in flight are waited for and new ones held off, then find it gone. A
+        # sender's transaction holds nothing else of the source's that the delete needs. Not
+        # so for a destination (a mailbox's sequence row, its pipelines' rows): locked first,
+        # it deadlocked with the senders writing to it.
         with transaction.atomic(using=kwargs.get("using")):
-            list(type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk"))
+            if self.is_source:
+                list(type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk"))
             return super().delete(*args, **kwargs)
 
     @property
