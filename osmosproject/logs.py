@@ -27,6 +27,11 @@ class JsonLinesFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
+        request = entry.get("request")
+        if hasattr(request, "method") and hasattr(request, "path"):
+            # Django's request logger passes the request, whose text is the whole URL: the query
+            # string may hold a credential (an ingest endpoint's `?token=`). The path says where.
+            entry["request"] = f"{request.method} {request.path}"
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:

@@ -128,3 +128,28 @@ def test_it_keeps_a_traceback_and_values_json_cannot_hold():
     assert entry["message"] == "failed here"
     assert "ValueError: boom" in entry["exception"]
     assert entry["when"].startswith("<object object")
+
+
+def test_a_refused_request_is_logged_without_its_query_string(db, caplog):
+    # Django's own request logger passes the request along; with `?token=` allowed, its text
+    # (method and full URL) carried the endpoint's credential into every JSON line of a 4xx.
+    source = make_connector("ingest_endpoint", "Orders", FIELDS)
+    token = source.rotate_token()
+    source.verification = {"scheme": "token", "allow_query_token": True}
+    source.save()
+    caplog.set_level(logging.WARNING, logger="django.request")
+
+    for accept in ("", "application/json; indent=2"):  # the ingest lane, and DRF's view
+        response = Client().post(
+            f"/api/v1/ingest/{source.slug}/?token={token}",
+            "{not json",
+            content_type="application/json",
+            HTTP_ACCEPT=accept,
+        )
+        assert response.status_code == 400
+
+    lines = [JsonLinesFormatter().format(r) for r in caplog.records if r.name == "django.request"]
+    assert lines
+    for line in lines:
+        assert token not in line
+        assert json.loads(line)["request"] == f"POST /api/v1/ingest/{source.slug}/"
