@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connectors import http
+from connectors.jsontext import without_nul
 from connectors.kinds import get_kind
 from connectors.models import Connector
 from connectors.outbound import RenderError, render_request
@@ -377,7 +378,7 @@ class Courier:
             )
             shown = request.masked()
             attempt.request_method = shown["method"]
-            attempt.request_url = shown["url"][:2000]
+            attempt.request_url = without_nul(shown["url"][:2000])
             attempt.request_headers = shown["headers"]
             response = request.send(
                 timeout=destination.timeout_seconds, cache_key=f"connector-{destination.pk}"
@@ -401,8 +402,10 @@ class Courier:
         self.requests += 1
         self.request_seconds += took
         # What is stored and shown of the attempt (last_error, the attempt log, the disabled
-        # reason, log lines) holds none of the destination's secrets.
-        outcome.error = self.redactor.redact(outcome.error)
+        # reason, log lines) holds none of the destination's secrets, and no NUL (a record's
+        # value quoted by a render error): PostgreSQL's text refuses it, and with it the
+        # outcomes of the whole claim, sent but then sent again when their lease runs out.
+        outcome.error = without_nul(self.redactor.redact(outcome.error))
         outcome.excerpt = self.redactor.redact(outcome.excerpt)
         attempt.status_code = outcome.status_code
         attempt.response_excerpt = outcome.excerpt

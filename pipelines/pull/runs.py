@@ -285,7 +285,9 @@ class RunReader:
         """Called once every page is committed: the next run starts from the highest value seen."""
         if self.highest is None:
             return
-        cursor = highest(self.cursor_before, self.highest)
+        # The cursor is a record's value: a NUL in it would fail the write on PostgreSQL (jsonb),
+        # after every page was committed, and leave the run running.
+        cursor = jsontext.without_nul(highest(self.cursor_before, self.highest))
         state = {**(self.connector.state or {}), "cursor": cursor}
         Connector.objects.filter(pk=self.connector.pk).update(state=state)
         self.connector.state = state

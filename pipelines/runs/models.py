@@ -10,7 +10,7 @@ from django.db.models import F
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from connectors.jsontext import TextSafeEncoder, dumps_text_safe
+from connectors.jsontext import TextSafeEncoder, dumps_text_safe, without_nul
 from connectors.models import Connector
 from connectors.prepared import PreparedInsert
 from osmosproject.metrics import record_run
@@ -159,7 +159,9 @@ class Run(Counters, models.Model):
 
     def settle(self, *, error: str = "") -> None:
         """Decide the final status from the counts, without saving."""
-        self.error = error
+        # An error may quote what a source answered (a Location, a Content-Type, a next page's
+        # URL); PostgreSQL's text holds no NUL, and a refused write would leave the run running.
+        self.error = without_nul(error)
         if error or (self.rejected and not self.accepted):
             self.status = Run.Status.FAILED
         elif self.rejected:

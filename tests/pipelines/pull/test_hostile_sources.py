@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.pull.runs import pull
 from tests.hostile_peers import Peer, answer, drip, headers_then_stall
-from tests.pipelines.pull.source_helpers import source_into_mailbox
+from tests.pipelines.pull.source_helpers import mailbox_ids, source_into_mailbox
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +63,44 @@ def test_a_source_redirecting_elsewhere_is_not_followed(db):
     assert run.status == "failed"
     assert "redirects are not followed" in run.error
     assert elsewhere.exchanges == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "config"),
+    [
+        (302, b"", "Location: /next\x00page\r\n", {}),
+        (200, b"[]", "Content-Type: text/ht\x00ml\r\n", {}),
+        (
+            200,
+            b'{"data": [{"id": 1}], "next": "http://else\\u0000where.example/items"}',
+            "Content-Type: application/json\r\n",
+            {"records_path": "data", "pagination": {"type": "next_url", "next_url_path": "next"}},
+        ),
+    ],
+    ids=["location", "content-type", "next-url"],
+)
+def test_a_nul_character_quoted_in_the_error_is_kept_as_a_replacement_character(
+    db, status, body, headers, config
+):
+    # PostgreSQL's text holds no NUL: writing it raw failed, and the run stayed running.
+    with Peer(answer(status, body, headers)) as peer:
+        source, _ = source_into_mailbox(peer.url("/items"), **config)
+        run = pull(source)
+
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "\x00" not in run.error
+    assert "\ufffd" in run.error
+
+
+def test_a_nul_character_in_the_cursor_is_kept_as_a_replacement_character(db):
+    body = b'[{"id": 1, "name": "a\\u0000b"}]'
+    with Peer(answer(200, body, "Content-Type: application/json\r\n")) as peer:
+        source, box = source_into_mailbox(peer.url("/items"), cursor_field="name")
+        run = pull(source)
+
+    run.refresh_from_db()
+    source.refresh_from_db()
+    assert run.status == "succeeded"
+    assert source.state == {"cursor": "a\ufffdb"}
+    assert mailbox_ids(box) == [1]
