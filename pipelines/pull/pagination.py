@@ -62,9 +62,11 @@ class PageRequest:
         return f"{self.url}{'&' if '?' in self.url else '?'}{urlencode(self.params)}"
 
     def identity(self) -> bytes:
-        return orjson.dumps([self.method, self.url, sorted(self.params.items())]) + (
-            self.body or b""
-        )
+        """A digest of what makes the request: the repeat guard keeps one per page read, and a
+        source's cursor or next URL may be long (kept whole, a cursor of 1 MB held some 8 MB per
+        page read, 1,000 pages allowed)."""
+        described = orjson.dumps([self.method, self.url, sorted(self.params.items())])
+        return hashlib.blake2b(described + (self.body or b""), digest_size=16).digest()
 
     def with_params(self, **params: Any) -> PageRequest:
         return PageRequest(

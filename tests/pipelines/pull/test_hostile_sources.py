@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+import tracemalloc
+from pathlib import Path
 
+import orjson
 import pytest
 
+from pipelines.pull import pagination
+from pipelines.pull.reading import read_pages
 from pipelines.pull.runs import pull
 from tests.hostile_peers import Peer, answer, drip, headers_then_stall
-from tests.pipelines.pull.source_helpers import mailbox_ids, source_into_mailbox
+from tests.pipelines.pull.source_helpers import mailbox_ids, make_source, source_into_mailbox
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +110,37 @@ def test_a_nul_character_in_the_cursor_is_kept_as_a_replacement_character(db):
     assert run.status == "succeeded"
     assert source.state == {"cursor": "a\ufffdb"}
     assert mailbox_ids(box) == [1]
+
+
+def test_a_source_sending_long_cursors_is_read_without_keeping_them(db):
+    # Each page's cursor is 200 KB: the reading keeps what it needs to refuse a repeated page,
+    # never the pages' requests themselves.
+    pages = itertools.count(1)
+
+    def long_cursors(peer: Peer, client, head: bytes) -> None:
+        number = next(pages)
+        body = orjson.dumps({"data": [{"id": number}], "next": f"{number}{'a' * 200_000}"})
+        peer.answering()
+        client.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+
+    with Peer(long_cursors) as peer:
+        source = make_source(
+            peer.url("/items"),
+            records_path="data",
+            pagination={"type": "cursor", "param": "cursor", "cursor_path": "next"},
+        )
+        reading = read_pages(source)
+        tracemalloc.start()
+        try:
+            for page in itertools.islice(reading, 20):
+                del page
+            kept = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(True, f"{Path(pagination.__file__).parent}/*")]
+            )
+        finally:
+            tracemalloc.stop()
+
+    assert sum(stat.size for stat in kept.statistics("filename")) < 1_000_000
