@@ -124,11 +124,9 @@ def connector_secrets(connector, headers=None) -> list[str]:
     found: list[str] = []
     if connector.kind in ("http_source", "http_destination"):
         rows = connector.headers.all() if headers is None else headers
-        found += [
-            row.value
-            for row in rows
-            if row.secret or row.name.lower() in http.ALWAYS_SECRET_HEADERS
-        ]
+        for row in rows:
+            if row.secret or row.name.lower() in http.ALWAYS_SECRET_HEADERS:
+                found += header_secrets(row.value)
         found += auth_secrets(connector.auth)
         found += url_secrets(connector.url)
         found += redaction_forms(connector.secret_variables)
@@ -138,6 +136,31 @@ def connector_secrets(connector, headers=None) -> list[str]:
         verification = connector.verification or {}
         if not is_undecryptable(verification):
             found += [str(verification.get(key) or "") for key in VERIFICATION_SECRET_KEYS]
+    return found
+
+
+# RFC 9110 section 11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ].
+_AUTH_SCHEME = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S.*)")
+
+
+def header_secrets(value: str) -> list[str]:
+    """A secret header's value, and when it is `<scheme> <credentials>` (`Bearer 7f3c...`,
+    `Basic ...`) the credentials alone, which an API echoes without the scheme ("invalid
+    token 7f3c..."); of Basic credentials, also the password they carry."""
+    found = [value]
+    match = None if is_undecryptable(value) else _AUTH_SCHEME.fullmatch(value.strip())
+    if match is None:
+        return found
+    scheme, credentials = match.group(1), match.group(2).strip()
+    found.append(credentials)
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return found
+        _, colon, password = decoded.partition(":")
+        if colon:
+            found += [decoded, password]
     return found
 
 

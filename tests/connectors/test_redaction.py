@@ -14,7 +14,10 @@ from connectors.outbound import RenderError, render_request
 from connectors.redaction import Redactor, redact_known
 from connectors.secrets import MASK
 from osmosproject.logs import RedactSecrets
+from pipelines.delivery.courier import deliver
 from tests.helpers import make_connector
+from tests.hostile_peers import Peer, answer
+from tests.pipelines.delivery.destinations import make_delivery, make_destination
 
 
 def test_it_masks_a_secret_as_is_url_encoded_base64_and_escaped():
@@ -28,6 +31,35 @@ def test_it_masks_a_secret_as_is_url_encoded_base64_and_escaped():
         'k3y/+= \\"x',  # inside JSON
     ):
         assert redactor.redact(f"before {form} after") == f"before {MASK} after"
+
+
+def test_it_masks_the_credentials_of_a_secret_header_without_their_scheme(db):
+    basic = base64.b64encode(b"svc:basic-password").decode()
+    destination = make_connector("http_destination")
+    destination.replace_headers(
+        [
+            {"name": "Authorization", "value": "Bearer 7f3c-token"},
+            {"name": "X-Upstream-Auth", "value": f"Basic {basic}", "secret": True},
+        ]
+    )
+    redactor = Redactor.for_connector(destination)
+
+    assert redactor.redact("invalid token 7f3c-token") == f"invalid token {MASK}"
+    assert redactor.redact(f"{basic} is svc:basic-password") == f"{MASK} is {MASK}"
+    assert redactor.redact("wrong password basic-password") == f"wrong password {MASK}"
+
+
+def test_a_receiver_echoing_the_token_without_its_scheme_sees_it_masked(db, settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    echoed = b'{"error": "unknown token 7f3c-token"}'
+    with Peer(answer(401, echoed, "Content-Type: application/json\r\n")) as peer:
+        destination = make_destination(
+            peer.url("/hooks"), headers=[{"name": "Authorization", "value": "Bearer 7f3c-token"}]
+        )
+        delivery = make_delivery(destination, [{"id": 1}])
+        deliver(delivery.pk)
+
+    assert delivery.attempt_log.get().response_excerpt == f'{{"error": "unknown token {MASK}"}}'
 
 
 def test_it_leaves_short_values_and_the_mask_alone():
