@@ -23,6 +23,7 @@ line: a last line of defence for texts made outside our code (a library's debug 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -50,12 +51,16 @@ def forms(secret: str) -> set[str]:
     """The ways `secret` can be written in a text: as is, URL-encoded, base64, escaped."""
     raw = secret.encode()
     encoded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    # In JSON as peers echo it: escaped minimally (orjson), non-ASCII as \u escapes (Python's
+    # json.dumps), and either with slashes escaped (PHP's json_encode, by default).
+    in_json = {orjson.dumps(secret).decode()[1:-1], json.dumps(secret)[1:-1]}
     found = {
         secret,
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
-        orjson.dumps(secret).decode()[1:-1],
+        *in_json,
+        *(text.replace("/", "\\/") for text in in_json),
         repr(secret)[1:-1],
         *encoded,
         *(text.rstrip("=") for text in encoded),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import sys
 from urllib.parse import quote, quote_plus
@@ -29,8 +30,31 @@ def test_it_masks_a_secret_as_is_url_encoded_base64_and_escaped():
         quote_plus(secret),
         base64.b64encode(secret.encode()).decode(),
         'k3y/+= \\"x',  # inside JSON
+        'k3y\\/+= \\"x',  # inside JSON as PHP's json_encode writes it
     ):
         assert redactor.redact(f"before {form} after") == f"before {MASK} after"
+
+
+def test_it_masks_a_secret_in_json_written_in_ascii():
+    redactor = Redactor(["pässwörd/1"])
+
+    # Python's json.dumps, and PHP's json_encode, by default.
+    for form in ("p\\u00e4ssw\\u00f6rd/1", "p\\u00e4ssw\\u00f6rd\\/1"):
+        assert redactor.redact(f'{{"error": "{form}"}}') == f'{{"error": "{MASK}"}}'
+
+
+def test_a_receiver_echoing_the_token_in_php_json_sees_it_masked(db, settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    token = "tok/en+with/slashes"
+    echoed = json.dumps({"error": f"bad token {token}"}).replace("/", "\\/").encode()
+    with Peer(answer(401, echoed, "Content-Type: application/json\r\n")) as peer:
+        destination = make_destination(peer.url("/hooks"), auth={"type": "bearer", "token": token})
+        delivery = make_delivery(destination, [{"id": 1}])
+        deliver(delivery.pk)
+
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code == 401
+    assert attempt.response_excerpt == f'{{"error": "bad token {MASK}"}}'
 
 
 def test_it_masks_the_credentials_of_a_secret_header_without_their_scheme(db):
