@@ -144,3 +144,17 @@ def test_a_source_sending_long_cursors_is_read_without_keeping_them(db):
             tracemalloc.stop()
 
     assert sum(stat.size for stat in kept.statistics("filename")) < 1_000_000
+
+
+def test_a_link_header_made_to_be_slow_to_parse_is_read_at_once(db):
+    # 20,000 `<` and no `>`: each `<` scanned to the end took 8 s of CPU, with the GIL held
+    # (a response may carry 100 such headers: hours).
+    link = "Link: " + "<" * 20_000 + "\r\n"
+    with Peer(answer(200, b'[{"id": 1}]', f"Content-Type: application/json\r\n{link}")) as peer:
+        source, box = source_into_mailbox(peer.url("/items"), pagination={"type": "link_header"})
+        started = time.monotonic()
+        run = pull(source)
+
+    assert time.monotonic() - started < 2
+    assert run.status == "succeeded"
+    assert mailbox_ids(box) == [1]
