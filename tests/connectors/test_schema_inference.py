@@ -91,3 +91,16 @@ def test_it_keeps_flat_dotted_headers_and_drops_the_nested_duplicate():
         FieldSpec("a.c", "string", required=True),
         FieldSpec("d.e", "json", required=True),
     ]
+
+
+def test_it_tells_numbers_from_text_as_before():
+    samples = [{"a": "1", "b": "12.", "c": "-.5e3", "d": "1.2.3", "e": "1e", "f": "+3.25E-2"}]
+
+    assert {spec.name: spec.type for spec in infer_schema(samples)} == {
+        "a": "integer",
+        "b": "number",
+        "c": "number",
+        "d": "string",
+        "e": "string",
+        "f": "number",
+    }

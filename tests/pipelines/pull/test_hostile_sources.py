@@ -13,6 +13,7 @@ import pytest
 from pipelines.pull import pagination
 from pipelines.pull.reading import read_pages
 from pipelines.pull.runs import pull
+from pipelines.pull.sample import read_sample
 from tests.hostile_peers import Peer, answer, drip, headers_then_stall
 from tests.pipelines.pull.source_helpers import mailbox_ids, make_source, source_into_mailbox
 
@@ -158,3 +159,16 @@ def test_a_link_header_made_to_be_slow_to_parse_is_read_at_once(db):
     assert time.monotonic() - started < 2
     assert run.status == "succeeded"
     assert mailbox_ids(box) == [1]
+
+
+def test_a_test_read_infers_the_schema_of_values_made_to_be_slow_to_match_at_once(db):
+    # 20,000 digits and an `x`: the number pattern tried every split of the digits (32 s).
+    body = orjson.dumps([{"id": 1, "name": "1" * 20_000 + "x"}])
+    with Peer(answer(200, body, "Content-Type: application/json\r\n")) as peer:
+        source = make_source(peer.url("/items"))
+        started = time.monotonic()
+        sample = read_sample(source)
+
+    assert time.monotonic() - started < 2
+    assert sample["ok"] is True
+    assert {field["name"]: field["type"] for field in sample["schema"]}["name"] == "string"
