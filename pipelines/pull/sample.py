@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors import http
 from connectors.models import Connector
 from connectors.redaction import Redactor
 from connectors.schema import infer_schema
@@ -17,6 +18,10 @@ from pipelines.pull.reading import RetryPolicy, read_pages
 # What a test read returns at most, to keep the answer small for the browser.
 SAMPLE_MAX_RECORDS = 500
 SAMPLE_MAX_PAGES = 10
+# Every request of a test read ends within this many seconds of its start, whatever the
+# source's timeout_seconds (up to 300, per attempt and page): before the page waiting on it
+# gives up (request_sample), and before a few clicks on a slow source hold every worker.
+SAMPLE_SECONDS = 50
 
 # --- Test read ----------------------------------------------------------------------------
 
@@ -33,17 +38,18 @@ def read_sample(connector: Connector, pages: int = 3) -> dict:
     requests_made, records = [], []
     result: dict[str, Any] = {"ok": True, "more": False}
     try:
-        for page in read_pages(
-            connector, max_pages=pages, policy=RetryPolicy.for_samples(), redactor=redactor
-        ):
-            requests_made.append(
-                {
-                    **page.request.describe(secret),
-                    "response": describe_response(page.response),
-                    "records": len(page.records),
-                }
-            )
-            records.extend(page.records)
+        with http.budget(SAMPLE_SECONDS):
+            for page in read_pages(
+                connector, max_pages=pages, policy=RetryPolicy.for_samples(), redactor=redactor
+            ):
+                requests_made.append(
+                    {
+                        **page.request.describe(secret),
+                        "response": describe_response(page.response),
+                        "records": len(page.records),
+                    }
+                )
+                records.extend(page.records)
     except MaxPagesReached:
         result["more"] = True
     except PullError as exc:

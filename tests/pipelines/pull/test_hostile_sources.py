@@ -10,11 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipelines.pull import pagination
+from pipelines.pull import pagination, sample
 from pipelines.pull.reading import read_pages
 from pipelines.pull.runs import pull
-from pipelines.pull.sample import read_sample
-from tests.hostile_peers import Peer, answer, drip, headers_then_stall
+from tests.hostile_peers import Peer, answer, drip, headers_then_stall, silent
 from tests.pipelines.pull.source_helpers import mailbox_ids, make_source, source_into_mailbox
 
 
@@ -167,8 +166,23 @@ def test_a_test_read_infers_the_schema_of_values_made_to_be_slow_to_match_at_onc
     with Peer(answer(200, body, "Content-Type: application/json\r\n")) as peer:
         source = make_source(peer.url("/items"))
         started = time.monotonic()
-        sample = read_sample(source)
+        result = sample.read_sample(source)
 
     assert time.monotonic() - started < 2
-    assert sample["ok"] is True
-    assert {field["name"]: field["type"] for field in sample["schema"]}["name"] == "string"
+    assert result["ok"] is True
+    assert {field["name"]: field["type"] for field in result["schema"]}["name"] == "string"
+
+
+def test_a_test_read_of_a_silent_source_ends_before_the_page_waiting_on_it(db, monkeypatch):
+    # The source may take 10 s per attempt; the person waiting, and the worker, get 2 s.
+    monkeypatch.setattr(sample, "SAMPLE_SECONDS", 2, raising=False)
+    with Peer(silent) as peer:
+        source = make_source(peer.url("/items"), timeout_seconds=10)
+        started = time.monotonic()
+        result = sample.read_sample(source)
+
+    assert time.monotonic() - started < 2 + 1.5
+    assert result["ok"] is False
+    assert result["error"] == (
+        "Page 1: timed out: the destination took longer than 2 s to answer (after 2 attempts)"
+    )
