@@ -354,7 +354,10 @@ def fetch_token(config: dict[str, str], timeout: float) -> tuple[str, float]:
     return token, expires_in - min(TOKEN_REFRESH_MARGIN, expires_in / 2)
 
 
-_SECONDS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*s?\s*", re.IGNORECASE)
+# The spaces after the number in one place only: `\s*s?\s*` shared them between two groups
+# every way before failing, quadratic (6 s for 20,000 spaces and an `x`) in a token
+# endpoint's answer, read after the exchange's deadline, with the GIL held.
+_SECONDS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:s\s*)?", re.IGNORECASE)
 
 
 def token_lifetime(expires_in: Any) -> float:

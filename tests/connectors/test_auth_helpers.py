@@ -339,6 +339,20 @@ def test_it_reads_expires_in_leniently(expires_in, seconds):
     assert auth.token_lifetime(expires_in) == seconds
 
 
+def test_it_reads_an_expires_in_made_to_be_slow_to_match_at_once(httpserver, cache_key):
+    # 30,000 spaces between a number and an `x`: each split of them was tried (13 s).
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": "tok-1", "expires_in": "1" + " " * 30_000 + "x"}
+    )
+    headers: dict[str, str] = {}
+    started = time.monotonic()
+
+    auth.apply_auth(oauth2_config(httpserver), headers, {}, cache_key=cache_key)
+
+    assert time.monotonic() - started < 2
+    assert headers["Authorization"] == "Bearer tok-1"
+
+
 def test_it_sends_token_requests_through_the_ssrf_guard(httpserver, settings, cache_key):
     settings.ALLOW_PRIVATE_DESTINATIONS = False
     httpserver.expect_request("/token").respond_with_json({"access_token": "x"})
