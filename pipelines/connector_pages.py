@@ -74,9 +74,11 @@ def detail_context(request, connector: Connector, **extra) -> dict:
         context["schema_url"] = reverse(route, kwargs={"slug": connector.slug})
         context["openapi_url"] = reverse("connector-openapi", kwargs={"pk": connector.pk})
     if connector.kind == Connector.Kind.INGEST_ENDPOINT:
-        context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
-        context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)
         context.update(sender_context(connector, url, sample))
+        if not context["curl_signed"]:
+            # A signed endpoint refuses a bearer token (401): it gets the signing script alone.
+            context["curl_json"] = examples.curl_post_json(url, sample, shown_token)
+            context["curl_csv"] = examples.curl_post_csv(url, specs, shown_token)
     if connector.is_source:
         context["runs"] = Run.objects.filter(source=connector)[:10]
     if connector.kind == Connector.Kind.MAILBOX:

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from connectors.verification import clean_verification
 from mailbox.models import append_records
 from pipelines import demo
+from tests.helpers import VERIFICATION_SETTINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,6 +68,25 @@ def test_it_shows_ingest_commands_that_work_with_the_token_shown_once(browser_li
 
     assert run(command(page, "curl-json"))[0] == 202
     assert run(command(page, "curl-csv"))[0] == 202
+
+
+@pytest.mark.parametrize("scheme", ["github", "basic"])
+def test_a_signed_endpoint_shows_only_commands_that_it_accepts(browser_like, orders, scheme):
+    """A signed endpoint answers a bearer token 401: every command under "Try it with curl"
+    must work as pasted, with the secret (or password) in its variable."""
+    orders.verification = clean_verification(VERIFICATION_SETTINGS[scheme])
+    orders.save()
+    token = orders.rotate_token()
+    secret = (
+        VERIFICATION_SETTINGS[scheme].get("secret") or VERIFICATION_SETTINGS[scheme]["password"]
+    )
+    page = browser_like.get(f"/connectors/{orders.pk}/").content.decode()
+    shown = re.findall(r'<pre id="(curl-[a-z-]+)">', page)
+    assert "curl-signed" in shown
+
+    for element_id in shown:
+        status, body = run(command(page, element_id), TOKEN=token, SECRET=secret, PASSWORD=secret)
+        assert status == 202, (element_id, body)
 
 
 def test_it_shows_mailbox_commands_that_work_with_the_token_in_a_variable(browser_like, outbox):
