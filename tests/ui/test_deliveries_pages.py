@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from tests.helpers import make_connector, make_pipeline
@@ -52,6 +56,39 @@ def test_it_shows_every_attempt(staff, api_pipeline):
     assert "upstream exploded" in html
     assert "87 ms" in html
     assert "HTTP 500" in html
+
+
+def test_a_retrying_delivery_says_its_answer_once_and_when_it_tries_again(staff, api_pipeline):
+    retrying = delivery(
+        api_pipeline,
+        "pending",
+        attempts=1,
+        last_status_code=500,
+        last_error="HTTP 500",
+        next_attempt_at=timezone.now() + timedelta(seconds=20),
+    )
+    DeliveryAttempt.objects.create(
+        delivery=retrying, number=1, status_code=500, error="HTTP 500", request_method="POST"
+    )
+    page = staff.get(f"/deliveries/{retrying.pk}/").content.decode()
+    assert "Next attempt within a minute." in page  # not "0 minutes from now"
+    # The attempt's status badge says "HTTP 500"; its error adds nothing to it.
+    [beside_the_badge] = re.findall(r'HTTP 500</span> <span class="small">(.*?)</span>', page)
+    assert beside_the_badge == ""
+    listed = staff.get("/deliveries/").content.decode()
+    assert listed.count("HTTP 500") == 1
+
+    retrying.next_attempt_at = timezone.now() + timedelta(minutes=5, seconds=20)
+    retrying.save()
+    assert "Next attempt in 5" in staff.get(f"/deliveries/{retrying.pk}/").content.decode()
+
+
+def test_a_redirect_keeps_the_reason_beside_its_status(staff, api_pipeline):
+    error = "HTTP 302 (a redirect: redirects are not followed; use the final URL)"
+    delivery(api_pipeline, "dead", attempts=1, last_status_code=302, last_error=error)
+    listed = staff.get("/deliveries/").content.decode()
+    assert "HTTP 302" in listed
+    assert "(a redirect: redirects are not followed; use the final URL)" in listed
 
 
 def test_it_replays_one_delivery(staff, api_pipeline):
