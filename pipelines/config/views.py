@@ -33,11 +33,18 @@ def preset_start(request, name: str):
         raise Http404("No such preset.")
     values = {i.name: request.POST.get(i.name, "") for i in preset.inputs}
     problems: list[str] = []
+    # An input's own problem ("inputs.<name>") is shown next to its field, the others on top.
+    input_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
             plan, document = start_from(preset, values)
         except DocumentError as exc:
-            problems = [describe(p) for p in exc.problems]
+            for where, line, message in exc.problems:
+                name = where.removeprefix("inputs.")
+                if where.startswith("inputs.") and name in values:
+                    input_errors.setdefault(name, []).append(message)
+                else:
+                    problems.append(describe((where, line, message)))
         else:
             by_slug = {c.slug: c for c in Connector.objects.filter(slug__in=plan.tokens)}
             for slug, token in plan.tokens.items():
@@ -52,13 +59,17 @@ def preset_start(request, name: str):
             )
             return redirect("ui:connector", pk=main.pk)
     fields = [
-        {"input": i, "value": "" if i.secret else values.get(i.name) or i.default}
+        {
+            "input": i,
+            "value": "" if i.secret else values.get(i.name) or i.default,
+            "errors": input_errors.get(i.name, []),
+        }
         for i in preset.inputs
     ]
     return render(
         request,
         "config/preset.html",
-        {"preset": preset, "fields": fields, "problems": problems},
+        {"preset": preset, "fields": fields, "problems": problems, "refused": bool(input_errors)},
     )
 
 

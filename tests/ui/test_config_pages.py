@@ -47,7 +47,12 @@ def test_a_preset_form_names_what_is_missing_and_keeps_what_was_typed(staff):
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "inputs.transactional_message_id: Enter Transactional message id." in page
+    # Next to its field, in the person's words: not the document path "inputs.<name>".
+    field = page[page.index('id="input-transactional_message_id"') :]
+    assert field.index('<ul class="errorlist" id="error-transactional_message_id"') < 300
+    assert "<li>Enter Transactional message id.</li>" in field
+    assert "inputs.transactional_message_id" not in page
+    assert "see the messages next to the fields" in page
     assert "secret-typed" not in page  # a secret is never echoed back
     assert not Connector.objects.exists()
     assert staff.get("/connectors/presets/nope/").status_code == 404
