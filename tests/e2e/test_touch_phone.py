@@ -143,3 +143,15 @@ def test_a_delivery_attempt_reads_on_a_phone(phone, retried_delivery):
     # Stacked under its label, not squeezed into a column a few letters wide.
     assert request.bounding_box()["width"] > PHONE["width"] * 0.7
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_stacked_mapping_row_shows_no_label_over_nothing(phone, rejected_run):
+    outbox = make_connector("mailbox", "Outbox", [{"name": "email", "type": "email"}])
+    pipeline = make_pipeline(rejected_run.source, outbox, name="Orders out")
+    phone.goto(f"/pipelines/{pipeline.pk}/")
+    transforms = phone.locator('td[data-label="Transforms"]')
+    assert phone.locator('select[name="m-0-mode"]').input_value() == "auto"
+    assert not transforms.is_visible()  # "Auto" takes no transforms: no empty heading
+    phone.locator('select[name="m-0-mode"]').select_option("source")
+    assert transforms.is_visible()
+    assert phone.get_by_label("Transforms for email").is_visible()
