@@ -269,6 +269,9 @@ class ConnectorForm(VerificationFields):
             self.mark_stored_secrets(instance)
         self.mask_secret_username(instance)
         self.row_errors: dict[str, dict[int, list[str]]] = {"schema": {}, "headers": {}}
+        # Messages about the schema or the headers as a whole (a name defined twice): the
+        # editor shows them above its rows, since it hides the raw field they are attached to.
+        self.table_errors: dict[str, list[str]] = {"schema": [], "headers": []}
 
     def mask_secret_username(self, instance: Connector | None) -> None:
         """A username that is a key, stored as one or flagged so in the form sent, is a password
@@ -349,6 +352,14 @@ class ConnectorForm(VerificationFields):
     @property
     def header_row_errors(self) -> str:
         return json.dumps(self.row_errors["headers"])
+
+    @property
+    def schema_table_errors(self) -> str:
+        return json.dumps(self.table_errors["schema"])
+
+    @property
+    def header_table_errors(self) -> str:
+        return json.dumps(self.table_errors["headers"])
 
     # --- grouping for the template ------------------------------------------------------------
     def group(self, *names: str):
@@ -452,6 +463,7 @@ class ConnectorForm(VerificationFields):
         if isinstance(errors, list) and any(isinstance(e, dict) for e in errors):
             errors = dict(enumerate(errors))
         if not isinstance(errors, dict) or not all(isinstance(k, int) for k in errors):
+            self.table_errors[key] += as_messages(errors)
             return as_messages(errors)
         noun = "Field" if key == "schema" else "Header"
         messages = []

@@ -26,10 +26,14 @@ function readJSON(textarea, fallback) {
   try { return JSON.parse(textarea.value || "null") || fallback; } catch { return fallback; }
 }
 
-// Hide the raw JSON field the editor replaces; it keeps the value that is posted.
-function hideRaw(textarea) {
+// Hide the raw JSON field the editor replaces; it keeps the value that is posted. Messages
+// about the table as a whole (a field name defined twice) go above the editor's rows: the
+// raw field's own list of them is hidden with it.
+function hideRaw(textarea, root) {
   const wrapper = textarea.closest(".field") || textarea;
   wrapper.hidden = true;
+  const messages = JSON.parse(root.dataset.tableErrors || "[]");
+  if (messages.length) root.append(el("ul", { class: "errorlist", role: "alert" }, ...messages.map(m => el("li", {}, m))));
 }
 
 // --- Schema editor ---------------------------------------------------------------------------
@@ -37,7 +41,7 @@ function schemaEditor(root) {
   const textarea = document.getElementById(root.dataset.target);
   let rows = readJSON(textarea, { fields: [] }).fields || [];
   const rowErrors = JSON.parse(root.dataset.rowErrors || "{}");
-  hideRaw(textarea);
+  hideRaw(textarea, root);
   const body = el("tbody");
   const table = el("table", { class: "stack-on-phone" },
     el("thead", {}, el("tr", {},
@@ -118,7 +122,7 @@ function headersEditor(root) {
   const textarea = document.getElementById(root.dataset.target);
   const rows = readJSON(textarea, []).map(h => ({ ...h, stored: h.secret && h.value === MASK }));
   const rowErrors = JSON.parse(root.dataset.rowErrors || "{}");
-  hideRaw(textarea);
+  hideRaw(textarea, root);
   const body = el("tbody");
   root.append(el("div", { class: "table-wrap" }, el("table", { class: "stack-on-phone" },
     el("thead", {}, el("tr", {}, el("th", {}, "Header"), el("th", {}, "Value"), el("th", {}, "Secret"), el("th", {}, el("span", { class: "skip" }, "Actions")))),
