@@ -155,3 +155,18 @@ def test_a_stacked_mapping_row_shows_no_label_over_nothing(phone, rejected_run):
     phone.locator('select[name="m-0-mode"]').select_option("source")
     assert transforms.is_visible()
     assert phone.get_by_label("Transforms for email").is_visible()
+
+
+TITLE_LINES = """e => {
+  const range = document.createRange();
+  range.selectNodeContents(e.firstChild);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+}"""
+
+
+def test_a_card_title_stays_on_one_line_beside_its_note(phone, rejected_run):
+    phone.goto(f"/connectors/{rejected_run.source.pk}/")
+    title = phone.locator("#verification-failures h2")
+    assert title.inner_text().startswith("Last refused requests")
+    # The note (“the sender did not prove itself...”) wraps under it instead.
+    assert title.evaluate(TITLE_LINES) == 1
