@@ -69,6 +69,12 @@ class PollQuery:
         )
 
 
+def quoted(text: str, keep: int = 40) -> str:
+    """A query value as an error message repeats it: its start only, so a 5,000-character value
+    is not sent back whole (nor written whole to a log that quotes the answer)."""
+    return repr(text if len(text) <= keep else text[:keep] + "…")
+
+
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
@@ -78,7 +84,7 @@ def _limit(text: str | None) -> int:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
         raise BadParameter(
-            "limit", f"limit must be a whole number from 1 to {MAX_LIMIT}, not {text!r}."
+            "limit", f"limit must be a whole number from 1 to {MAX_LIMIT}, not {quoted(text)}."
         )
     return limit
 
@@ -92,7 +98,8 @@ def _wait(text: str | None) -> float:
         wait = math.nan
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise BadParameter(
-            "wait", f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not {text!r}."
+            "wait",
+            f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not {quoted(text)}.",
         )
     return wait
 
@@ -102,7 +109,7 @@ def _raw_csv(text: str | None) -> bool:
         return False
     if text == "raw":
         return True
-    raise BadParameter("csv_formulas", f"csv_formulas must be escape or raw, not {text!r}.")
+    raise BadParameter("csv_formulas", f"csv_formulas must be escape or raw, not {quoted(text)}.")
 
 
 def consumer_name(text: str | None) -> str:

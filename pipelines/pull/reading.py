@@ -118,10 +118,10 @@ class RetryPolicy:
         )
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Retry-After when the server gave one, else about twice the last wait, with jitter."""
-        if retry_after is None:
-            retry_after = self.base_seconds * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
-        return min(retry_after, self.max_wait_seconds)
+        """About twice the last wait, with jitter, or the server's Retry-After when it asks for
+        longer, as deliveries do: a `Retry-After: 0` spent every attempt within milliseconds."""
+        backoff = self.base_seconds * 2 ** (attempt - 1) * random.uniform(0.75, 1.25)
+        return min(max(backoff, retry_after or 0.0), self.max_wait_seconds)
 
 
 def fetch(

@@ -93,6 +93,13 @@ def test_it_refuses_a_limit_out_of_range(outbox, poll):
         assert "limit" in response.json()["detail"]
 
 
+def test_it_repeats_only_the_start_of_a_long_bad_value(outbox, poll):
+    bad = "9" * 5000
+    detail = poll(outbox, limit=bad).json()["detail"]
+    assert detail.endswith(f"not '{'9' * 40}…'.")
+    assert len(detail) < 120
+
+
 def test_it_refuses_a_wait_out_of_range(outbox, poll):
     for bad in ("31", "-1", "soon", "nan", "inf"):
         response = poll(outbox, wait=bad)

@@ -120,3 +120,20 @@ def test_a_failed_run_keeps_earlier_pages_records_but_not_the_cursor(db, httpser
     assert "database is on fire" in run.detail["response"]["excerpt"]
     source.refresh_from_db()
     assert source.state == {"cursor": "2024-01-01T00:00:00Z"}
+
+
+def test_a_retry_after_of_zero_still_backs_off(db, httpserver, settings):
+    # Retry-After asks for at least that long: 0 is no reason to spend every attempt at once.
+    settings.PULL_RETRY_BASE_SECONDS = 0.2
+    httpserver.expect_request("/items").respond_with_handler(
+        answers(
+            json_response({}, status=429, headers={"Retry-After": "0"}),
+            json_response({}, status=429, headers={"Retry-After": "0"}),
+            json_response(items(1)),
+        )
+    )
+    source, _ = source_into_mailbox(httpserver.url_for("/items"))
+    started = time.monotonic()
+    run = pull(source)
+    assert run.status == "succeeded"
+    assert time.monotonic() - started >= 0.15 + 0.3  # about 0.2 s, then 0.4 s, less jitter
