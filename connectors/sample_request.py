@@ -15,6 +15,10 @@ from connectors.outbound import RenderError, render_request
 from connectors.redaction import Redactor
 
 EXCERPT_BYTES = 4096
+# The request ends within this many seconds, whatever the destination's timeout_seconds (up
+# to 300): before the page waiting on it gives up (request_send_sample), and before a few
+# clicks on a silent destination hold every worker.
+SAMPLE_SECONDS = 40
 
 
 def send_sample(connector_id: int, record: dict) -> dict:
@@ -38,9 +42,10 @@ def _send_sample(connector: Connector, record: dict) -> dict:
         return {"ok": False, "error": f"The request cannot be built: {exc}."}
     shown = request.masked()
     try:
-        response = request.send(
-            timeout=connector.timeout_seconds, cache_key=f"connector-{connector.pk}"
-        )
+        with http.budget(SAMPLE_SECONDS):
+            response = request.send(
+                timeout=connector.timeout_seconds, cache_key=f"connector-{connector.pk}"
+            )
     except http.TransportError as exc:
         return {"ok": False, "error": exc.message, "request": shown}
     return {

@@ -12,10 +12,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from connectors import sample_request
 from pipelines.delivery.courier import deliver, deliver_many
 from pipelines.delivery.models import Delivery
 from pipelines.delivery.tasks import sweep_deliveries
-from tests.hostile_peers import Peer, answer, drip
+from tests.hostile_peers import Peer, answer, drip, silent
 from tests.pipelines.delivery.destinations import make_delivery, make_destination
 
 
@@ -130,3 +131,17 @@ def test_it_caps_the_requests_in_flight_to_a_destination_without_a_limit(setting
     assert peer.most_at_once() == 2
     statuses = Delivery.objects.values_list("status", flat=True)
     assert set(statuses) == {Delivery.Status.DELIVERED}
+
+
+def test_a_test_request_to_a_silent_destination_ends_before_the_page_waiting_on_it(db, monkeypatch):
+    # The destination may take 10 s; the person waiting (45 s in production), and the worker,
+    # get 2 s here.
+    monkeypatch.setattr(sample_request, "SAMPLE_SECONDS", 2)
+    with Peer(silent) as peer:
+        destination = make_destination(peer.url("/hooks"), timeout_seconds=10)
+        started = time.monotonic()
+        result = sample_request.send_sample(destination.pk, {"id": 1})
+
+    assert time.monotonic() - started < 2 + 1.5
+    assert result["ok"] is False
+    assert result["error"] == "timed out: the destination took longer than 2 s to answer"
