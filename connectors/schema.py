@@ -174,10 +174,20 @@ def _too_large(text: str) -> CoercionError:
     return CoercionError(f"{describe(text)} is too large (at most {MAX_INTEGER_DIGITS} digits)")
 
 
+def _bounded(number: int) -> int:
+    """A whole number that JSON readers can read back (see MAX_INTEGER_DIGITS). Records parsed
+    from JSON never carry a longer one; a mapping's constant or a field's default, set through
+    the API, can."""
+    if -_INTEGER_LIMIT < number < _INTEGER_LIMIT:
+        return number
+    # Not quoted: Python refuses to write an integer of more than 4,300 digits as text.
+    raise CoercionError(f"the whole number is too large (at most {MAX_INTEGER_DIGITS} digits)")
+
+
 def _to_integer(value: Any) -> int:
     kind = type(value)
     if kind is int:
-        return value
+        return _bounded(value)
     if kind is str:
         text = value.strip()
         # int() reads "1_000" as 1000, which a person would not expect.
@@ -187,14 +197,14 @@ def _to_integer(value: Any) -> int:
     if kind is float and math.isfinite(value) and value.is_integer():
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
+        return _bounded(int(value))
     raise CoercionError(f"{describe(value)} is not a whole number")
 
 
 def _to_number(value: Any) -> int | float:
     kind = type(value)
     if kind is int:
-        return value
+        return _bounded(value)
     if kind is float:
         if math.isfinite(value):
             return value
@@ -211,7 +221,7 @@ def _to_number(value: Any) -> int | float:
             return number
         raise CoercionError(f"{describe(value)} is not a number")
     if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
+        return _bounded(int(value))
     if isinstance(value, float):
         return _to_number(float(value))
     raise CoercionError(f"{describe(value)} is not a number")
@@ -494,9 +504,9 @@ UNREADABLE_MESSAGE = "This value could not be read."
 # with "". "json" keeps every value.
 _KEPT_AS_IS = {
     "string": "type(v) is str and v",
-    "integer": "type(v) is int",
+    "integer": "type(v) is int and -LIMIT < v < LIMIT",
     "boolean": "type(v) is bool",
-    "number": "type(v) is int or type(v) is float and isfinite(v)",
+    "number": "type(v) is int and -LIMIT < v < LIMIT or type(v) is float and isfinite(v)",
     # The pattern refuses blanks anywhere, so a match is its own stripped text (`_to_email`).
     "email": "type(v) is str and len(v) <= 254 and is_email(v) is not None",
 }
@@ -519,6 +529,7 @@ def _write_validator(schema: CompiledSchema, keep_unknown: bool) -> Callable[[An
         "get_path": get_path,
         "prefixes": schema._nested_prefixes,
         "isfinite": _isfinite,
+        "LIMIT": _INTEGER_LIMIT,
         "is_email": _EMAIL_RE.fullmatch,
     }
     lines = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mailbox.models import MailboxRecord
+from pipelines.runs.models import RecordError, Run
 from tests.helpers import make_connector, make_pipeline
 
 BIG = "123456789012345678901234567890"
@@ -119,3 +120,20 @@ def test_a_whole_number_from_text_is_delivered_one_per_request(
     assert (accepted.json()["accepted"], rejected.json()["rejected"]) == (1, 1)
     ((sent, _),) = httpserver.log
     assert sent.get_data(as_text=True).replace(" ", "") == f'{{"order_id":{LONGEST}}}'
+
+
+@pytest.mark.parametrize("type_name", ["integer", "number"])
+def test_a_mapping_constant_too_long_to_read_back_rejects_the_record(orders, post, type_name):
+    # The API takes a constant of any size; records carrying 10**400 were stored where no
+    # reader of ours could read them back (the mailbox's CSV poll answered 500).
+    box = make_connector("mailbox", "Orders box", [{"name": "total", "type": type_name}])
+    make_pipeline(orders, box, [{"target": "total", "value": 10**400}])
+
+    response = post(orders, {"order_id": 1, "email": "a@b.co"})
+
+    assert response.status_code == 202, response.content
+    assert not MailboxRecord.objects.exists()
+    [run] = Run.objects.all()
+    [error] = RecordError.objects.filter(run=run)
+    assert error.errors[0]["field"] == "total"
+    assert error.errors[0]["message"] == ("the whole number is too large (at most 308 digits)")
