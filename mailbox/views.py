@@ -24,6 +24,7 @@ from connectors.api import RecordSchemaView
 from connectors.endpoint_auth import BearerTokenAuthentication
 from connectors.models import Connector
 from connectors.parsers import JSONParser
+from connectors.schema import describe
 from connectors.throttling import MailboxRateThrottle
 from mailbox.cursors import InvalidCursor, decode_cursor, encode_cursor
 from mailbox.models import ConsumerCursor, MailboxRecord
@@ -69,12 +70,6 @@ class PollQuery:
         )
 
 
-def quoted(text: str, keep: int = 40) -> str:
-    """A query value as an error message repeats it: its start only, so a 5,000-character value
-    is not sent back whole (nor written whole to a log that quotes the answer)."""
-    return repr(text if len(text) <= keep else text[:keep] + "…")
-
-
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
@@ -84,7 +79,7 @@ def _limit(text: str | None) -> int:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
         raise BadParameter(
-            "limit", f"limit must be a whole number from 1 to {MAX_LIMIT}, not {quoted(text)}."
+            "limit", f"limit must be a whole number from 1 to {MAX_LIMIT}, not {describe(text)}."
         )
     return limit
 
@@ -99,7 +94,7 @@ def _wait(text: str | None) -> float:
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise BadParameter(
             "wait",
-            f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not {quoted(text)}.",
+            f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not {describe(text)}.",
         )
     return wait
 
@@ -109,7 +104,7 @@ def _raw_csv(text: str | None) -> bool:
         return False
     if text == "raw":
         return True
-    raise BadParameter("csv_formulas", f"csv_formulas must be escape or raw, not {quoted(text)}.")
+    raise BadParameter("csv_formulas", f"csv_formulas must be escape or raw, not {describe(text)}.")
 
 
 def consumer_name(text: str | None) -> str:

@@ -57,12 +57,17 @@ def page(browser, live_server, settings):
 def signed_in(page, django_user_model):
     """A staff member who logged in through the login form."""
     django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD, is_staff=True)
-    page.goto("/")
-    page.get_by_label("Username").fill("alice")
+    log_in(page)
+    return page
+
+
+def log_in(page, username: str = "alice") -> None:
+    """Through the login form, as a person does, until the dashboard shows."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
-    return page
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from pipelines.delivery.models import Delivery, DeliveryAttempt
 from pipelines.ingest.receive import accept_batch
 from pipelines.runs.models import Run
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, log_in
 from tests.helpers import make_connector, make_pipeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,11 +35,7 @@ def phone(browser, live_server, django_user_model):
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    log_in(page)
     yield page
     context.close()
 

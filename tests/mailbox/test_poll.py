@@ -96,7 +96,7 @@ def test_it_refuses_a_limit_out_of_range(outbox, poll):
 def test_it_repeats_only_the_start_of_a_long_bad_value(outbox, poll):
     bad = "9" * 5000
     detail = poll(outbox, limit=bad).json()["detail"]
-    assert detail.endswith(f"not '{'9' * 40}…'.")
+    assert detail.endswith(f"not '{'9' * 37}...'.")
     assert len(detail) < 120
 
 
