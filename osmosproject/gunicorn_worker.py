@@ -42,6 +42,7 @@ import time
 from importlib import import_module
 
 from gunicorn.http2 import negotiation
+from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import _DEFER, ThreadWorker
 
 # Total time a request may take to arrive (headers and body), from its first byte.
@@ -142,6 +143,18 @@ class BufferingThreadWorker(ThreadWorker):
         super().load_wsgi()
         warm_django()
         gc.freeze()
+
+    def handle_quit(self, sig, frame):
+        """SIGQUIT and SIGINT (gunicorn's stop, Ctrl-C): exit now, without gthread's first step.
+
+        gthread first shuts its thread pool down, which takes the pool's lock. The signal runs
+        on the main thread, which also takes that lock in `tpool.submit` while it starts a
+        thread; landing there, the handler waited for its own thread, and the worker served
+        on until gunicorn killed it 30 s later (1 stop in 8-15 right after startup, when every
+        request starts a thread; CPython issue 121649). Exiting is enough: at interpreter exit
+        the pool is shut down and requests in flight end first.
+        """
+        Worker.handle_quit(self, sig, frame)
 
     def handle(self, conn):
         keepalive = self.handle_buffered(conn)

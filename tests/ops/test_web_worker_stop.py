@@ -1,0 +1,36 @@
+"""A web worker told to stop (SIGQUIT, SIGINT) exits, wherever the signal lands."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from gunicorn.config import Config
+
+from osmosproject.gunicorn_worker import BufferingThreadWorker
+
+
+def test_a_stop_landing_while_the_worker_starts_a_request_thread_exits():
+    # A signal runs its handler on the main thread between two bytecodes of whatever it was
+    # doing; `tpool.submit` holds the pool's lock while it starts a thread, which is where
+    # Ctrl-C caught the worker. The handler is called here the same way, inside that lock.
+    worker = BufferingThreadWorker.__new__(BufferingThreadWorker)
+    worker.cfg = Config()
+    worker.alive = True
+    worker.tpool = ThreadPoolExecutor(max_workers=1)
+    exited = []
+
+    def signal_during_submit():
+        with worker.tpool._shutdown_lock:
+            try:
+                worker.handle_quit(signal.SIGQUIT, None)
+            except SystemExit as stop:
+                exited.append(stop.code)
+
+    handler = threading.Thread(target=signal_during_submit, daemon=True)
+    handler.start()
+    handler.join(timeout=5)
+
+    assert exited == [0], "the worker waited on a lock its own thread holds"
+    assert not worker.alive
