@@ -1,4 +1,4 @@
-"""A web worker told to stop (SIGQUIT, SIGINT) exits, wherever the signal lands."""
+"""A web worker tells gunicorn it is alive, and exits when told to stop (SIGQUIT, SIGINT)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from gunicorn.config import Config
+from gunicorn.workers.workertmp import WorkerTmp
 
-from osmosproject.gunicorn_worker import BufferingThreadWorker
+from osmosproject.gunicorn_worker import HEARTBEAT_SECONDS, BufferingThreadWorker
 
 
 def test_a_stop_landing_while_the_worker_starts_a_request_thread_exits():
@@ -34,3 +35,21 @@ def test_a_stop_landing_while_the_worker_starts_a_request_thread_exits():
 
     assert exited == [0], "the worker waited on a lock its own thread holds"
     assert not worker.alive
+
+
+def test_the_heartbeat_is_written_once_a_second_not_on_every_loop():
+    worker = BufferingThreadWorker.__new__(BufferingThreadWorker)
+    worker.tmp = WorkerTmp(Config())
+    worker.heartbeat_at = 0.0
+    try:
+        worker.notify()
+        first = worker.tmp.last_update()
+        worker.notify()  # the next turn of the event loop
+        assert worker.tmp.last_update() == first
+
+        # A second later the arbiter learns the worker is still alive.
+        worker.heartbeat_at -= HEARTBEAT_SECONDS
+        worker.notify()
+        assert worker.tmp.last_update() > first
+    finally:
+        worker.tmp.close()
