@@ -391,6 +391,10 @@ def report(results: list[LoadResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# `make bench BENCH_ARGS=--long`: the sustained run (bench/sustained.py), a section of its own.
+LONG_FORM = True
+
+
 def run() -> str:
     if os.environ.get("BENCH_LONG") == "1":
         from bench.sustained import run_long

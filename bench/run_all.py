@@ -7,8 +7,9 @@ fails leaves its error in its section and makes the command fail, after the othe
 
 ``python bench/run_all.py [--long] [name ...]`` runs only the named benchmarks (e.g.
 ``ingest``) and keeps the other sections of the page as they were. ``--long`` sets
-``BENCH_LONG=1`` for the benchmarks that have a long form (the 10-minute sustained run);
-their long results are kept as sections of their own, beside the short ones.
+``BENCH_LONG=1`` for the benchmarks that have a long form (``LONG_FORM = True`` in the
+module: the 10-minute sustained run); their long results are kept as sections of their own,
+beside the short ones. The others run as usual and replace their usual section.
 """
 
 from __future__ import annotations
@@ -114,8 +115,12 @@ def main(argv: list[str]) -> int:
     for name in benchmarks(names):
         print(f"running {name} ...", flush=True)
         began, load = time.monotonic(), os.getloadavg()[0]
+        key = name
         try:
-            section = importlib.import_module(f"bench.{name}").run()
+            module = importlib.import_module(f"bench.{name}")
+            if long and getattr(module, "LONG_FORM", False):
+                key += "--long"
+            section = module.run()
         except Exception:
             failed.append(name)
             section = f"### {name}\n\nFailed:\n\n```\n{traceback.format_exc()}```\n"
@@ -124,7 +129,7 @@ def main(argv: list[str]) -> int:
             # Each benchmark starts from the environment the command was given.
             os.environ.clear()
             os.environ.update(environment)
-        sections[name + ("--long" if long else "")] = (
+        sections[key] = (
             section.rstrip()
             + f"\n\n_{name}: {time.monotonic() - began:.0f} s, `{command}`, "
             + f"{started:%Y-%m-%d %H:%M} UTC, load average {load:.2f} at its start._\n"
